@@ -1,0 +1,204 @@
+package initagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Step is one stage of the boot. Run returns a short detail for the report,
+// or an error; Skip(reason) marks a step with nothing to do.
+type Step struct {
+	Name string
+	// Essential steps stop the boot in every mode: without them there is
+	// nothing to switch into.
+	Essential bool
+	Run       func(ctx context.Context) (detail string, err error)
+}
+
+type skipped struct{ reason string }
+
+func (s skipped) Error() string { return s.reason }
+
+// Skip is what a step returns when it is not configured.
+func Skip(reason string) error { return skipped{reason} }
+
+// StepError is the failure that stopped the boot.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("step %s failed: %v", e.Step, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Agent holds the state of one boot.
+type Agent struct {
+	Log     *Logger
+	Config  Config
+	Cmdline *Cmdline
+	Status  *Status
+
+	// NewRoot is where the root file system is mounted before the switch.
+	NewRoot string
+	// Args are the arguments the kernel gave /init, passed on to the
+	// root's init.
+	Args []string
+
+	start   time.Time
+	kernel  string
+	rootDev string
+}
+
+// RunSteps runs steps in order under the failure policy and records each in
+// the status file. It returns the error of the step that stops the boot, or
+// nil when the boot may go on.
+func (a *Agent) RunSteps(ctx context.Context, steps []Step) error {
+	for _, s := range steps {
+		t0 := time.Now()
+		a.Log.Debugf("%s: start", s.Name)
+		detail, err := s.Run(ctx)
+		st := StepStatus{Name: s.Name, StartMS: a.Status.since(t0), DurationMS: float64(time.Since(t0).Microseconds()) / 1000}
+		var skip skipped
+		switch {
+		case err == nil:
+			st.Result, st.Detail = ResultOK, detail
+			if detail != "" {
+				a.Log.Infof("%s: %s", s.Name, detail)
+			}
+		case errors.As(err, &skip):
+			st.Result, st.Detail = ResultSkipped, skip.reason
+			a.Log.Infof("%s: skipped: %s", s.Name, skip.reason)
+		case s.Essential || a.Config.Mode == Enforce:
+			st.Result, st.Detail = ResultFailed, err.Error()
+			a.Status.Steps = append(a.Status.Steps, st)
+			return &StepError{Step: s.Name, Err: err}
+		default:
+			st.Result, st.Detail = ResultWarned, err.Error()
+			a.Log.Warnf("permissive: step %s failed, continuing: %v", s.Name, err)
+		}
+		a.Status.Steps = append(a.Status.Steps, st)
+		if werr := a.Status.Write(); werr != nil {
+			a.Log.Debugf("status file: %v", werr)
+		}
+	}
+	return nil
+}
+
+// steps is the boot sequence. A new step is one function and one line here.
+func (a *Agent) steps() []Step {
+	return []Step{
+		{Name: "mount-pseudo", Essential: true, Run: a.mountPseudo},
+		{Name: "config", Essential: true, Run: a.loadConfig},
+		{Name: "load-modules", Run: a.loadModules},
+		{Name: "mount-root", Essential: true, Run: a.mountRoot},
+		// Integrity steps go here, between "root mounted" and "switch".
+	}
+}
+
+// Boot runs the whole sequence as PID 1 and does not return on success: it
+// execs the root's init. On failure it halts (enforce) and never returns.
+func Boot(ctx context.Context, args []string) {
+	a := &Agent{
+		Log:     &Logger{Console: os.Stdout},
+		Config:  DefaultConfig(),
+		NewRoot: "/newroot",
+		Args:    args,
+		start:   time.Now(),
+	}
+	a.Status = NewStatus(StatusPath, a.Config.Mode, a.start)
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		a.kernel = unix.ByteSliceToString(uts.Release[:])
+		a.Status.Kernel = a.kernel
+	}
+	a.Log.Infof("starting (kernel %s)", a.kernel)
+
+	if err := a.RunSteps(ctx, a.steps()); err != nil {
+		a.stop(err)
+	}
+	a.Status.ReadyMS = a.Status.since(time.Now())
+	a.Status.Outcome = "switching"
+	a.writeStatus()
+	a.Log.Infof("ready: switching to %s on %s after %.0f ms", a.Config.Init, a.rootDev, a.Status.ReadyMS)
+	err := SwitchRoot(a.NewRoot, a.Config.Init, a.Args, initEnv(os.Environ()))
+	// SwitchRoot returns only on failure; a failed switch stops in every mode.
+	a.stop(&StepError{Step: "switch-root", Err: err})
+}
+
+func (a *Agent) writeStatus() {
+	if err := a.Status.Write(); err != nil {
+		a.Log.Warnf("status file %s: %v", StatusPath, err)
+	}
+}
+
+// stop reports the failure on one line and halts; it never returns and never
+// reboots (a reboot loop would hide the reason).
+func (a *Agent) stop(err error) {
+	a.Status.Outcome = "halted"
+	a.writeStatus()
+	a.Log.Errorf("%s: %v; boot stopped before the switch", a.Config.Mode, err)
+	unix.Sync()
+	cmd := unix.LINUX_REBOOT_CMD_HALT
+	if a.Config.Halt == HaltPowerOff {
+		cmd = unix.LINUX_REBOOT_CMD_POWER_OFF
+	}
+	_ = unix.Reboot(cmd)
+	for {
+		// Halt did not take (not permitted): stay at the message.
+		time.Sleep(time.Hour)
+	}
+}
+
+func (a *Agent) loadConfig(ctx context.Context) (string, error) {
+	data, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return "", fmt.Errorf("read /proc/cmdline: %w", err)
+	}
+	cl, err := ParseCmdline(string(data))
+	if err != nil {
+		return "", err
+	}
+	a.Cmdline = cl
+	cfg, err := LoadConfig(ConfigPath)
+	if err != nil {
+		return "", fmt.Errorf("configuration %w", err)
+	}
+	ignored, err := cfg.ApplyCmdline(cl)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range ignored {
+		a.Log.Warnf("kernel command line: %s is not an allowed override; ignored", k)
+	}
+	root := cl.Root()
+	if root.Init != "" {
+		cfg.Init = root.Init
+	}
+	if root.Delay != "" {
+		d, err := parseSeconds(root.Delay)
+		if err != nil {
+			return "", fmt.Errorf("rootdelay=: %w", err)
+		}
+		cfg.RootTimeout = d
+	}
+	a.Config = cfg
+	a.Status.Mode = cfg.Mode
+	a.Log.Debug = cfg.Debug
+	return fmt.Sprintf("mode %s", cfg.Mode), nil
+}
+
+// initEnv is the environment the root's init starts with: what the kernel
+// gave us, plus a PATH (the kernel sets none).
+func initEnv(env []string) []string {
+	for _, e := range env {
+		if len(e) > 5 && e[:5] == "PATH=" {
+			return env
+		}
+	}
+	return append(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+}

@@ -1,0 +1,243 @@
+package initagent
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ConfigPath is where imaboot-mkinitramfs puts the configuration.
+const ConfigPath = "/etc/imaboot/imaboot.conf"
+
+// Mode is the failure policy.
+type Mode string
+
+const (
+	// Enforce halts before the switch when any step fails.
+	Enforce Mode = "enforce"
+	// Permissive warns and continues.
+	Permissive Mode = "permissive"
+)
+
+// HaltAction is what an enforce-mode failure does once the reason is printed.
+type HaltAction string
+
+const (
+	// HaltStop stops the CPUs: the machine stays at the message (default).
+	HaltStop HaltAction = "halt"
+	// HaltPowerOff powers the machine off (VMs, test rigs).
+	HaltPowerOff HaltAction = "poweroff"
+)
+
+// Config is /etc/imaboot/imaboot.conf after the kernel command line's
+// allow-listed overrides. Every field has a key; keys are documented in the
+// README and in configKeys below.
+type Config struct {
+	Mode            Mode
+	Modules         []string      // loaded in dependency order, after modules.load
+	RootTimeout     time.Duration // how long to wait for root= to appear
+	Init            string        // the root's init (init= overrides)
+	Halt            HaltAction
+	Debug           bool
+	CmdlineOverride bool // whether imaboot.* on the kernel command line is honoured
+}
+
+// DefaultConfig is the configuration when the file is absent or silent.
+func DefaultConfig() Config {
+	return Config{
+		Mode:            Enforce,
+		RootTimeout:     30 * time.Second,
+		Init:            "/sbin/init",
+		Halt:            HaltStop,
+		CmdlineOverride: true,
+	}
+}
+
+// configKey sets one key from its text value.
+type configKey struct {
+	doc string
+	set func(c *Config, v string) error
+}
+
+// configKeys lists every key of imaboot.conf. cmdline marks the ones the
+// kernel command line may override as imaboot.<lower-case key>.
+var configKeys = map[string]configKey{
+	"MODE": {"enforce (default) or permissive", func(c *Config, v string) error {
+		switch Mode(v) {
+		case Enforce, Permissive:
+			c.Mode = Mode(v)
+			return nil
+		}
+		return fmt.Errorf("MODE must be enforce or permissive, not %q", v)
+	}},
+	"MODULES": {"kernel modules to load (names, space or comma separated), with their dependencies", func(c *Config, v string) error {
+		c.Modules = splitList(v)
+		return nil
+	}},
+	"ROOT_TIMEOUT": {"seconds to wait for the root device (default 30; rootdelay= overrides)", func(c *Config, v string) error {
+		d, err := parseSeconds(v)
+		if err != nil {
+			return fmt.Errorf("ROOT_TIMEOUT: %w", err)
+		}
+		c.RootTimeout = d
+		return nil
+	}},
+	"INIT": {"the root's init (default /sbin/init; init= overrides)", func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "/") {
+			return fmt.Errorf("INIT must be an absolute path, not %q", v)
+		}
+		c.Init = v
+		return nil
+	}},
+	"HALT": {"what enforce does after a failure: halt (default) or poweroff; never reboot", func(c *Config, v string) error {
+		switch HaltAction(v) {
+		case HaltStop, HaltPowerOff:
+			c.Halt = HaltAction(v)
+			return nil
+		}
+		return fmt.Errorf("HALT must be halt or poweroff, not %q", v)
+	}},
+	"DEBUG": {"yes to log debug lines", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.Debug = b
+		return err
+	}},
+	"CMDLINE_OVERRIDE": {"no to ignore imaboot.* on the kernel command line (default yes)", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.CmdlineOverride = b
+		return err
+	}},
+}
+
+// cmdlineKeys is the allow-list of imaboot.* kernel parameters and the
+// configuration key each overrides.
+var cmdlineKeys = map[string]string{
+	"imaboot.mode":         "MODE",
+	"imaboot.debug":        "DEBUG",
+	"imaboot.halt":         "HALT",
+	"imaboot.root_timeout": "ROOT_TIMEOUT",
+}
+
+// ConfigError names the file and line of a bad configuration line.
+type ConfigError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ParseConfig reads KEY=value lines over c. Blank lines and lines starting
+// with # are ignored; values may be wrapped in single or double quotes (so
+// shell-style files such as dracut's sysconfig files read the same). An
+// unknown key or a malformed line is an error naming the line.
+func ParseConfig(c *Config, name string, data []byte) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(strings.TrimPrefix(key, "export "))
+		if !ok || key == "" || strings.ContainsAny(key, " \t") {
+			return &ConfigError{name, n, fmt.Errorf("not a KEY=value line: %q", line)}
+		}
+		v, err := unquote(strings.TrimSpace(val))
+		if err != nil {
+			return &ConfigError{name, n, err}
+		}
+		k, known := configKeys[key]
+		if !known {
+			return &ConfigError{name, n, fmt.Errorf("unknown key %s (known: %s)", key, strings.Join(knownKeys(), " "))}
+		}
+		if err := k.set(c, v); err != nil {
+			return &ConfigError{name, n, err}
+		}
+	}
+	return sc.Err()
+}
+
+// LoadConfig reads the configuration file; a missing file means defaults.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return c, nil
+	}
+	if err != nil {
+		return c, err
+	}
+	return c, ParseConfig(&c, path, data)
+}
+
+// ApplyCmdline applies the allow-listed imaboot.* parameters. Unknown
+// imaboot.* parameters are returned so the agent can warn about them.
+func (c *Config) ApplyCmdline(cl *Cmdline) (ignored []string, err error) {
+	for _, p := range cl.Params {
+		if !strings.HasPrefix(p.Key, "imaboot.") {
+			continue
+		}
+		key, ok := cmdlineKeys[p.Key]
+		if !ok || !c.CmdlineOverride {
+			ignored = append(ignored, p.Key)
+			continue
+		}
+		if err := configKeys[key].set(c, p.Value); err != nil {
+			return ignored, fmt.Errorf("kernel command line %s=%s: %w", p.Key, p.Value, err)
+		}
+	}
+	return ignored, nil
+}
+
+func knownKeys() []string {
+	keys := make([]string, 0, len(configKeys))
+	for k := range configKeys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func unquote(v string) (string, error) {
+	if len(v) >= 1 && (v[0] == '"' || v[0] == '\'') {
+		if len(v) < 2 || v[len(v)-1] != v[0] {
+			return "", fmt.Errorf("unterminated quote in %s", v)
+		}
+		return v[1 : len(v)-1], nil
+	}
+	return v, nil
+}
+
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "y", "yes", "true", "on":
+		return true, nil
+	case "0", "n", "no", "false", "off", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not yes or no", v)
+}
+
+func parseSeconds(v string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%q is not a number of seconds", v)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}

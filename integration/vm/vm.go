@@ -1,0 +1,199 @@
+// Package vm boots a kernel and an initramfs in QEMU (TCG, see
+// shared/TESTING.md: a stock kernel hangs under KVM here), optionally with a
+// software TPM (swtpm), and reads the serial console so tests can wait for
+// marker lines. Every machine started is stopped by Stop, also on failure.
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options describe one machine.
+type Options struct {
+	Kernel string   // vmlinuz
+	Initrd string   // initramfs
+	Disks  []string // raw images, attached as virtio disks vda, vdb, ...
+	Append string   // kernel command line (console=ttyS0 is added)
+	Memory int      // MiB; default 512
+	// TPMState, when set, is a swtpm state directory: a TPM 2.0 is attached
+	// and its state survives the machine (reboot the same "machine" by
+	// starting another with the same directory).
+	TPMState string
+	// Echo, when set, receives the console as it comes (make demo).
+	Echo io.Writer
+}
+
+// Machine is a running QEMU.
+type Machine struct {
+	cmd   *exec.Cmd
+	swtpm *exec.Cmd
+	done  chan struct{}
+	err   error
+
+	mu      sync.Mutex
+	console bytes.Buffer
+	changed chan struct{}
+}
+
+// Start boots a machine. Call Stop when done (t.Cleanup).
+func Start(opts Options) (*Machine, error) {
+	if opts.Memory == 0 {
+		opts.Memory = 512
+	}
+	m := &Machine{done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	args := []string{
+		"-accel", "tcg", "-m", fmt.Sprint(opts.Memory), "-nodefaults", "-display", "none",
+		"-no-reboot", "-serial", "stdio",
+		"-kernel", opts.Kernel, "-initrd", opts.Initrd,
+		"-append", strings.TrimSpace("console=ttyS0 panic=-1 " + opts.Append),
+	}
+	for _, d := range opts.Disks {
+		args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
+	}
+	if opts.TPMState != "" {
+		sock := filepath.Join(opts.TPMState, "ctrl.sock")
+		os.Remove(sock)
+		m.swtpm = exec.Command("swtpm", "socket", "--tpmstate", "dir="+opts.TPMState,
+			"--ctrl", "type=unixio,path="+sock, "--tpm2", "--flags", "not-need-init,startup-clear")
+		m.swtpm.Stderr = consoleWriter{m}
+		if err := m.swtpm.Start(); err != nil {
+			return nil, fmt.Errorf("start swtpm: %w", err)
+		}
+		if err := waitFile(sock, 5*time.Second); err != nil {
+			m.swtpm.Process.Kill()
+			m.swtpm.Wait()
+			return nil, fmt.Errorf("swtpm: %w", err)
+		}
+		args = append(args, "-chardev", "socket,id=chrtpm,path="+sock,
+			"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0")
+	}
+	m.cmd = exec.Command("qemu-system-x86_64", args...)
+	w := io.Writer(consoleWriter{m})
+	if opts.Echo != nil {
+		w = io.MultiWriter(w, opts.Echo)
+	}
+	m.cmd.Stdout = w
+	m.cmd.Stderr = w
+	if err := m.cmd.Start(); err != nil {
+		m.stopTPM()
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+	go func() {
+		m.err = m.cmd.Wait()
+		m.stopTPM()
+		close(m.done)
+		m.notify()
+	}()
+	return m, nil
+}
+
+func waitFile(p string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not appear within %v", p, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type consoleWriter struct{ m *Machine }
+
+func (c consoleWriter) Write(p []byte) (int, error) {
+	c.m.mu.Lock()
+	// Serial consoles end lines with \r\n.
+	c.m.console.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
+	c.m.mu.Unlock()
+	c.m.notify()
+	return len(p), nil
+}
+
+func (m *Machine) notify() {
+	select {
+	case m.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Console is everything the machine printed so far.
+func (m *Machine) Console() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.console.String()
+}
+
+// ErrExited is returned by Expect when the machine stopped first.
+var ErrExited = errors.New("machine exited")
+
+// Expect waits until the console matches re and returns the first match's
+// submatches (whole match first).
+func (m *Machine) Expect(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		if sm := re.FindStringSubmatch(m.Console()); sm != nil {
+			return sm, nil
+		}
+		select {
+		case <-m.changed:
+		case <-m.done:
+			if sm := re.FindStringSubmatch(m.Console()); sm != nil {
+				return sm, nil
+			}
+			return nil, fmt.Errorf("waiting for %q: %w (%v)", re, ErrExited, m.err)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for %q: not seen within %v", re, timeout)
+		}
+	}
+}
+
+// ExpectString is Expect for a literal marker.
+func (m *Machine) ExpectString(s string, timeout time.Duration) error {
+	_, err := m.Expect(regexp.MustCompile(regexp.QuoteMeta(s)), timeout)
+	return err
+}
+
+// Wait waits for the machine to power off by itself.
+func (m *Machine) Wait(timeout time.Duration) error {
+	select {
+	case <-m.done:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("machine still running after %v", timeout)
+	}
+}
+
+// Stop kills the machine (and its swtpm) if it still runs. Safe to call
+// more than once.
+func (m *Machine) Stop() {
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	m.cmd.Process.Kill()
+	<-m.done
+}
+
+func (m *Machine) stopTPM() {
+	if m.swtpm == nil || m.swtpm.Process == nil {
+		return
+	}
+	// swtpm exits when QEMU goes; make sure of it.
+	m.swtpm.Process.Kill()
+	m.swtpm.Wait()
+}
