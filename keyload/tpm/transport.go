@@ -1,0 +1,70 @@
+package tpm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/google/go-tpm/tpm2/transport"
+	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
+)
+
+// DefaultDevice is the kernel's TPM resource manager: it flushes what a
+// crashed user leaves behind and lets several users share the TPM.
+const DefaultDevice = "/dev/tpmrm0"
+
+// Open opens a TPM by name: a character device path (/dev/tpmrm0,
+// /dev/tpm0) or "unix:PATH", the server socket of
+// `swtpm socket --server type=unixio,path=PATH`.
+func Open(name string) (transport.TPMCloser, error) {
+	if path, ok := strings.CutPrefix(name, "unix:"); ok {
+		conn, err := net.Dial("unix", path)
+		if err != nil {
+			return nil, fmt.Errorf("open TPM socket %s: %w", path, err)
+		}
+		return &socketTPM{conn: conn}, nil
+	}
+	t, err := linuxtpm.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open TPM %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// socketTPM speaks raw TPM 2.0 commands over one stream connection, as
+// swtpm's server socket does: a command out, then one response whose
+// length is in its header.
+type socketTPM struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+// tpmHeaderSize is tag (2) + size (4) + code (4), in every command and response.
+const tpmHeaderSize = 10
+
+func (s *socketTPM) Send(cmd []byte) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.conn.Write(cmd); err != nil {
+		return nil, fmt.Errorf("send TPM command: %w", err)
+	}
+	hdr := make([]byte, tpmHeaderSize)
+	if _, err := io.ReadFull(s.conn, hdr); err != nil {
+		return nil, fmt.Errorf("read TPM response header: %w", err)
+	}
+	size := binary.BigEndian.Uint32(hdr[2:6])
+	if size < tpmHeaderSize || size > 1<<16 {
+		return nil, fmt.Errorf("read TPM response: impossible size %d", size)
+	}
+	rsp := make([]byte, size)
+	copy(rsp, hdr)
+	if _, err := io.ReadFull(s.conn, rsp[tpmHeaderSize:]); err != nil {
+		return nil, fmt.Errorf("read TPM response body: %w", err)
+	}
+	return rsp, nil
+}
+
+func (s *socketTPM) Close() error { return s.conn.Close() }
