@@ -63,4 +63,3 @@ var commandNames = map[tpm2.TPMCC]string{
 	tpm2.TPMCCGetCapability:    "GetCapability",
 	tpm2.TPMCCReadPublic:       "ReadPublic",
 }
-
