@@ -1,0 +1,18 @@
+// Package keyload puts keys into the kernel's keyrings at boot.
+//
+// For certificates, in order:
+//   - OpenKeyring finds the keyring IMA or EVM verifies signatures with: the
+//     kernel's trusted .ima/.evm when it has them, else _ima/_evm in the user
+//     keyring, created if missing;
+//   - LoadCertificates reads every file of a directory as DER or PEM (a PEM
+//     file may hold several certificates), works out the key id the kernel
+//     will match signatures against, and adds each certificate as an
+//     asymmetric key, reporting file, subject, key id and the kernel's answer;
+//   - CertReport.MinLoaded turns "no certificate loaded" into an error.
+//
+// The master key and the EVM key (masterkey.go, evmkey.go, and the tpm
+// subpackage) load the secrets EVM's HMAC needs.
+//
+// Kernel effects go through add_key/keyctl on the keyring passed in, so tests
+// run in a throw-away session keyring.
+package keyload

@@ -1,0 +1,151 @@
+package keyload
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Keyring is a kernel keyring that certificates are added to.
+type Keyring struct {
+	Name string // ".ima", "_ima", …
+	ID   int    // kernel key serial
+	// Trusted is set for the kernel's own keyring
+	// (CONFIG_INTEGRITY_TRUSTED_KEYRING): it only accepts certificates
+	// signed by a key in .builtin_trusted_keys (or .secondary_trusted_keys).
+	Trusted bool
+	// Created is set when OpenKeyring made the keyring.
+	Created bool
+}
+
+func (k Keyring) String() string { return fmt.Sprintf("%s (key %d)", k.Name, k.ID) }
+
+// RingSpec says where to find or make one of the integrity keyrings.
+type RingSpec struct {
+	// Trusted is the name of the keyring the kernel creates when built with
+	// CONFIG_INTEGRITY_TRUSTED_KEYRING, looked up in ProcKeys.
+	Trusted string
+	// Fallback is the keyring the kernel searches for otherwise; it is found
+	// in, or created in, Parent.
+	Fallback string
+	// Parent holds Fallback. Zero means the user keyring (@u), which the
+	// user-session keyring of every root process links to; tests pass a
+	// session keyring.
+	Parent int
+	// ProcKeys is the keys list to find Trusted in; "" means /proc/keys.
+	ProcKeys string
+}
+
+// The two keyrings IMA and EVM verify signatures with.
+var (
+	IMARing = RingSpec{Trusted: ".ima", Fallback: "_ima"}
+	EVMRing = RingSpec{Trusted: ".evm", Fallback: "_evm"}
+)
+
+// ringPerm lets the possessor do everything and the owner (root) view, read,
+// write and search; group and others may view, read and search the public
+// certificates. The kernel's own lookup (request_key from the task that
+// triggers the first appraisal) needs search.
+const ringPerm = 0x3f0f0b0b
+
+// OpenKeyring finds the keyring certificates for spec go into:
+//   - the kernel's trusted keyring (e.g. .ima) if it exists: it is listed in
+//     /proc/keys, readable by root, as dracut's `keyctl describe
+//     %keyring:.ima` also finds it;
+//   - else an existing fallback keyring (e.g. _ima) under Parent;
+//   - else a new fallback keyring, linked into Parent.
+//
+// An unreadable keys list is an error rather than a silent fallback: on a
+// kernel with trusted keyrings an _ima keyring would never be consulted.
+func OpenKeyring(spec RingSpec) (Keyring, error) {
+	procKeys := spec.ProcKeys
+	if procKeys == "" {
+		procKeys = "/proc/keys"
+	}
+	if spec.Trusted != "" {
+		id, err := ringFindInProcKeys(procKeys, spec.Trusted)
+		if err != nil {
+			return Keyring{}, err
+		}
+		if id != 0 {
+			return Keyring{Name: spec.Trusted, ID: id, Trusted: true}, nil
+		}
+	}
+	parent := spec.Parent
+	if parent == 0 {
+		parent = unix.KEY_SPEC_USER_KEYRING
+	}
+	id, err := unix.KeyctlSearch(parent, "keyring", spec.Fallback, 0)
+	if err == nil {
+		return Keyring{Name: spec.Fallback, ID: id}, nil
+	}
+	if !errors.Is(err, unix.ENOKEY) {
+		return Keyring{}, fmt.Errorf("search keyring %s in %s: %s: %w", spec.Fallback, ringParentName(parent), unix.ErrnoName(ringErrno(err)), err)
+	}
+	id, err = unix.AddKey("keyring", spec.Fallback, nil, parent)
+	if err != nil {
+		return Keyring{}, fmt.Errorf("create keyring %s in %s: %s: %w", spec.Fallback, ringParentName(parent), unix.ErrnoName(ringErrno(err)), err)
+	}
+	if err := unix.KeyctlSetperm(id, ringPerm); err != nil {
+		return Keyring{}, fmt.Errorf("set permissions %#x on keyring %s (key %d): %s: %w", ringPerm, spec.Fallback, id, unix.ErrnoName(ringErrno(err)), err)
+	}
+	return Keyring{Name: spec.Fallback, ID: id, Created: true}, nil
+}
+
+// ringFindInProcKeys returns the serial of the keyring called name in a
+// /proc/keys listing, or 0. Lines look like
+//
+//	0d2a3b4c I------     1 perm 1f0b0000     0     0 keyring   .ima: empty
+func ringFindInProcKeys(path, name string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("look for keyring %s: %w", name, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 9 || fields[7] != "keyring" {
+			continue
+		}
+		if strings.TrimSuffix(fields[8], ":") != name {
+			continue
+		}
+		id, err := strconv.ParseUint(fields[0], 16, 32)
+		if err != nil {
+			return 0, fmt.Errorf("look for keyring %s: %s: bad key serial %q", name, path, fields[0])
+		}
+		return int(id), nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("look for keyring %s: read %s: %w", name, path, err)
+	}
+	return 0, nil
+}
+
+func ringParentName(id int) string {
+	switch id {
+	case unix.KEY_SPEC_USER_KEYRING:
+		return "@u"
+	case unix.KEY_SPEC_SESSION_KEYRING:
+		return "@s"
+	case unix.KEY_SPEC_USER_SESSION_KEYRING:
+		return "@us"
+	case unix.KEY_SPEC_PROCESS_KEYRING:
+		return "@p"
+	}
+	return fmt.Sprintf("key %d", id)
+}
+
+func ringErrno(err error) unix.Errno {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return 0
+}
