@@ -88,14 +88,3 @@ func WriteDep(w io.Writer, mods []Module) error {
 	}
 	return bw.Flush()
 }
-
-// WriteBuiltin writes modules.builtin for the built-in modules among mods.
-func WriteBuiltin(w io.Writer, mods []Module) error {
-	bw := bufio.NewWriter(w)
-	for _, m := range mods {
-		if m.Builtin {
-			fmt.Fprintln(bw, m.Path)
-		}
-	}
-	return bw.Flush()
-}
