@@ -30,12 +30,12 @@ const (
 )
 
 type fakeMachine struct {
-	t        *testing.T
+	t        testing.TB
 	opts     Options
 	imageDir string
 }
 
-func newFakeMachine(t *testing.T) *fakeMachine {
+func newFakeMachine(t testing.TB) *fakeMachine {
 	root := t.TempDir()
 	m := &fakeMachine{t: t, imageDir: filepath.Join(root, "images"),
 		opts: Options{SysRoot: filepath.Join(root, "sys"), DevRoot: filepath.Join(root, "dev")}}

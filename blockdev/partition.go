@@ -141,6 +141,9 @@ func readGPTAt(f *os.File, ss int, lba uint64) (Table, error) {
 	if hsize < 92 || int(hsize) > ss {
 		return Table{}, fmt.Errorf("gpt header at LBA %d: bad header size %d", lba, hsize)
 	}
+	if my := binary.LittleEndian.Uint64(hdr[24:]); my != lba {
+		return Table{}, fmt.Errorf("gpt header at LBA %d: says it is at LBA %d", lba, my)
+	}
 	h := bytes.Clone(hdr[:hsize])
 	want := binary.LittleEndian.Uint32(h[16:])
 	clear(h[16:20])

@@ -24,7 +24,7 @@ const (
 
 // sfdisk 2.38 (Debian 12) writes 512-byte sectors only: 4 KiB-sector GPT
 // is covered by the sector size coming from sysfs, not by a test image.
-func makeGPT(t *testing.T, path string) string {
+func makeGPT(t testing.TB, path string) string {
 	t.Helper()
 	prog := tool(t, "sfdisk", "fdisk")
 	sparse(t, path, 16<<20)
@@ -37,7 +37,7 @@ func makeGPT(t *testing.T, path string) string {
 	return path
 }
 
-func makeDOS(t *testing.T, path string) string {
+func makeDOS(t testing.TB, path string) string {
 	t.Helper()
 	prog := tool(t, "sfdisk", "fdisk")
 	sparse(t, path, 16<<20)
@@ -64,7 +64,7 @@ type sfdiskView struct {
 	} `json:"partitiontable"`
 }
 
-func sfdiskJSON(t *testing.T, path string) sfdiskView {
+func sfdiskJSON(t testing.TB, path string) sfdiskView {
 	t.Helper()
 	out := run(t, "", tool(t, "sfdisk", "fdisk"), "-J", path)
 	var v sfdiskView
@@ -75,7 +75,7 @@ func sfdiskJSON(t *testing.T, path string) sfdiskView {
 }
 
 // sameAsSfdisk compares every partition's number, start, UUID and name.
-func sameAsSfdisk(t *testing.T, path string, got Table) {
+func sameAsSfdisk(t testing.TB, path string, got Table) {
 	t.Helper()
 	v := sfdiskJSON(t, path)
 	if len(v.PartitionTable.Partitions) != len(got.Partitions) {

@@ -171,6 +171,11 @@ func probeExt(b []byte) (Info, bool) {
 	if sb == nil || binary.LittleEndian.Uint16(sb[0x38:]) != 0xEF53 {
 		return Info{}, false
 	}
+	// Two magic bytes are easy to hit by chance: also ask for a block size
+	// of at most 64 KiB (s_log_block_size) and a known revision (s_rev_level).
+	if binary.LittleEndian.Uint32(sb[0x18:]) > 6 || binary.LittleEndian.Uint32(sb[0x4C:]) > 1 {
+		return Info{}, false
+	}
 	compat := binary.LittleEndian.Uint32(sb[0x5C:])
 	incompat := binary.LittleEndian.Uint32(sb[0x60:])
 	rocompat := binary.LittleEndian.Uint32(sb[0x64:])

@@ -188,3 +188,19 @@ func TestProbeNothing(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// An external ext4 journal carries the ext magic but cannot be mounted.
+func TestProbeExtJournalDevice(t *testing.T) {
+	prog := tool(t, "mkfs.ext4", "e2fsprogs")
+	img := filepath.Join(t.TempDir(), "journal.img")
+	run(t, "", prog, "-q", "-F", "-O", "journal_dev", "-b", "4096", img, "4M")
+	info, err := Probe(img)
+	if err != nil || info.FSType != "jbd" || info.IsFileSystem() {
+		t.Fatalf("got %+v, %v", info, err)
+	}
+	sameAsBlkid(t, img, info)
+	_, err = FSTypeOf(img)
+	if want := "not a file system: " + img + " (an external ext3/ext4 journal)"; err == nil || err.Error() != want {
+		t.Errorf("FSTypeOf = %v, want %q", err, want)
+	}
+}

@@ -13,7 +13,7 @@ import (
 // tool finds a program in PATH or the sbin folders (a non-root PATH often
 // lacks them) and skips the test when it is not installed, naming the
 // Debian package that brings it.
-func tool(t *testing.T, name, debPkg string) string {
+func tool(t testing.TB, name, debPkg string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
 		return p
@@ -29,7 +29,7 @@ func tool(t *testing.T, name, debPkg string) string {
 }
 
 // run runs a program and fails the test with its output on error.
-func run(t *testing.T, stdin string, prog string, args ...string) string {
+func run(t testing.TB, stdin string, prog string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(prog, args...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -41,7 +41,7 @@ func run(t *testing.T, stdin string, prog string, args ...string) string {
 }
 
 // sparse makes an empty file of the given size.
-func sparse(t *testing.T, path string, size int64) string {
+func sparse(t testing.TB, path string, size int64) string {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -56,7 +56,7 @@ func sparse(t *testing.T, path string, size int64) string {
 
 // blkid asks util-linux's blkid (the reference this package stands in for)
 // what it sees in an image, as KEY=value pairs.
-func blkid(t *testing.T, path string) map[string]string {
+func blkid(t testing.TB, path string) map[string]string {
 	t.Helper()
 	prog := tool(t, "blkid", "util-linux")
 	out, _ := exec.Command(prog, "-p", "-o", "export", path).Output()
@@ -71,7 +71,7 @@ func blkid(t *testing.T, path string) map[string]string {
 }
 
 // sameAsBlkid checks our probe against blkid's TYPE, UUID and LABEL.
-func sameAsBlkid(t *testing.T, path string, got Info) {
+func sameAsBlkid(t testing.TB, path string, got Info) {
 	t.Helper()
 	want := blkid(t, path)
 	if want["TYPE"] == "" {
