@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/imaboot/imaboot/images"
+	"github.com/imaboot/imaboot/kmod/kmodtest"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	rc := run(args, &out, &errb)
+	return rc, out.String(), errb.String()
+}
+
+// A fake kernel package: root/lib/modules/6.1.0-t/kernel/{a,b-c}.ko with
+// b-c needing a; plus an init, a config and a directory to copy.
+func fixture(t *testing.T) string {
+	d := t.TempDir()
+	kmodtest.WriteTree(t, filepath.Join(d, "root/lib/modules/6.1.0-t"), []kmodtest.Module{
+		{Path: "kernel/a.ko"},
+		{Path: "kernel/b-c.ko.xz", Depends: []string{"a"}},
+	})
+	os.WriteFile(filepath.Join(d, "init"), []byte("init"), 0o755)
+	os.WriteFile(filepath.Join(d, "conf"), []byte("MODE=enforce\n"), 0o644)
+	os.MkdirAll(filepath.Join(d, "tree/x"), 0o755)
+	os.WriteFile(filepath.Join(d, "tree/x/y"), []byte("y"), 0o600)
+	return d
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	rc, out, _ := runCLI("--help")
+	if rc != 0 {
+		t.Fatalf("--help exit %d", rc)
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every flag the code defines must appear in the help text.
+	defs := regexp.MustCompile(`fs\.(?:String|Bool)?Var\(&[^,]+, "([^"]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(defs) < 10 {
+		t.Fatalf("found only %d flag definitions", len(defs))
+	}
+	for _, d := range defs {
+		name := "--" + d[1]
+		if len(d[1]) == 1 {
+			name = "-" + d[1]
+		}
+		if !strings.Contains(out, "  "+name+" ") {
+			t.Errorf("--help does not document %s", name)
+		}
+	}
+	if !strings.Contains(out, "Examples:") {
+		t.Error("--help has no examples")
+	}
+}
+
+func TestBuildMatchesLibrary(t *testing.T) {
+	d := fixture(t)
+	out := filepath.Join(d, "initrd.img")
+	rc, stdout, stderr := runCLI("-o", out, "--init", filepath.Join(d, "init"), "--kernel-root", filepath.Join(d, "root"),
+		"--module", "b_c", "--module", "a,", "--config", filepath.Join(d, "conf"),
+		"--file", filepath.Join(d, "conf")+":/etc/copy.conf", "--dir", filepath.Join(d, "tree")+":/opt/tree")
+	if rc != 0 {
+		t.Fatalf("exit %d: %s", rc, stderr)
+	}
+	if !strings.Contains(stdout, "modules in load order: a b_c") || !strings.Contains(stdout, "kernel 6.1.0-t") {
+		t.Errorf("summary %q", stdout)
+	}
+	var want bytes.Buffer
+	_, err := images.Build(&want, images.Spec{
+		Init: filepath.Join(d, "init"), KernelRoot: filepath.Join(d, "root"), Modules: []string{"b_c", "a"},
+		Config: filepath.Join(d, "conf"),
+		Files:  []images.Mapping{{Src: filepath.Join(d, "conf"), Dst: "/etc/copy.conf"}},
+		Dirs:   []images.Mapping{{Src: filepath.Join(d, "tree"), Dst: "/opt/tree"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Error("the command's image differs from images.Build with the same spec")
+	}
+	// --no-compress writes a bare newc archive.
+	raw := filepath.Join(d, "raw.cpio")
+	if rc, _, stderr := runCLI("-o", raw, "--quiet", "--no-compress", "--init", filepath.Join(d, "init")); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, stderr)
+	}
+	if b, _ := os.ReadFile(raw); !bytes.HasPrefix(b, []byte("070701")) {
+		t.Errorf("--no-compress output starts % x", b[:6])
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	d := fixture(t)
+	out := filepath.Join(d, "o.img")
+	for _, tc := range []struct {
+		args []string
+		rc   int
+		msg  string
+	}{
+		{[]string{"--init", "x"}, 2, "-o OUT is required"},
+		{[]string{"-o", out, "--bogus"}, 2, "bogus"},
+		{[]string{"-o", out, "--module", "a"}, 2, "--module needs --kernel-root"},
+		{[]string{"-o", out, "--file", "noslash"}, 2, "SRC:DST"},
+		{[]string{"-o", out, "--dir", "a:rel"}, 2, "SRC:DST"},
+		{[]string{"-o", out, "extra"}, 2, "unexpected argument"},
+		{[]string{"-o", out, "--kernel-root", filepath.Join(d, "root"), "--module", "nosuch"}, 1, "module nosuch not found"},
+		{[]string{"-o", out, "--file", "/nonexistent:/x"}, 1, "/nonexistent"},
+	} {
+		rc, _, stderr := runCLI(tc.args...)
+		if rc != tc.rc || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d %q; want %d and %q", tc.args, rc, stderr, tc.rc, tc.msg)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a failed build left an output file")
+	}
+}
+
+func TestParseMapping(t *testing.T) {
+	m, err := parseMapping("/host/with:colon/file:/etc/x")
+	if err != nil || m.Src != "/host/with:colon/file" || m.Dst != "/etc/x" {
+		t.Errorf("got %+v %v", m, err)
+	}
+}
