@@ -129,7 +129,8 @@ func TestFind(t *testing.T) {
 		{"UUID=" + strings.ToUpper(uuidData), "vdb"},
 		{"uuid=" + uuidData, "vdb"},
 		{"LABEL=data", "vdb"},
-		{"UUID=" + uuidSwap, "vdc"}, // found; FSTypeOf then says it is swap
+		{"/dev/disk/by-label/data", "vdb"}, // no udev: the link's name is read as LABEL=
+		{"UUID=" + uuidSwap, "vdc"},        // found; FSTypeOf then says it is swap
 		{"254:16", "vdb"},
 		{"fe20", "vdc"}, // the kernel's hex form of 254:32
 	} {
@@ -289,6 +290,12 @@ func TestParseSpec(t *testing.T) {
 		{"PARTUUID=abc-01", ByPartUUID, "abc-01", 0, 0, 0},
 		{"PARTUUID=abc/PARTNROFF=-1", ByPartUUID, "abc", 0, 0, -1},
 		{"PARTLABEL=root", ByPartLabel, "root", 0, 0, 0},
+		{`LABEL=my\x20root`, ByLabel, "my root", 0, 0, 0},
+		{`LABEL=odd\xZZ`, ByLabel, `odd\xZZ`, 0, 0, 0},
+		{"/dev/disk/by-uuid/abc", ByUUID, "abc", 0, 0, 0},
+		{`/dev/disk/by-label/my\x20root`, ByLabel, "my root", 0, 0, 0},
+		{"/dev/disk/by-partuuid/abc-02", ByPartUUID, "abc-02", 0, 0, 0},
+		{"/dev/disk/by-partlabel/rootfs", ByPartLabel, "rootfs", 0, 0, 0},
 		{"8:3", ByDevNum, "8:3", 8, 3, 0},
 		{"803", ByDevNum, "803", 8, 3, 0},
 		{"fe01", ByDevNum, "fe01", 254, 1, 0},
@@ -300,7 +307,7 @@ func TestParseSpec(t *testing.T) {
 			t.Errorf("ParseSpec(%q) = %+v, %v", c.in, sp, err)
 		}
 	}
-	for _, bad := range []string{"", "/dev/", "LABEL=", "PARTUUID=abc/PARTNROFF=x", "PARTUUID=abc/OTHER=1", "8:x", "zz", "sda1"} {
+	for _, bad := range []string{"", "/dev/", "/dev/disk/by-uuid/", "LABEL=", "PARTUUID=abc/PARTNROFF=x", "PARTUUID=abc/OTHER=1", "8:x", "zz", "sda1"} {
 		if sp, err := ParseSpec(bad); err == nil {
 			t.Errorf("ParseSpec(%q) = %+v, want an error", bad, sp)
 		}

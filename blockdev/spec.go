@@ -30,7 +30,8 @@ type Spec struct {
 
 // ParseSpec reads a root= value the way the kernel's early_lookup_bdev does
 // (init/do_mounts.c), plus UUID= and LABEL= which the kernel leaves to an
-// initramfs.
+// initramfs, and udev's /dev/disk/by-{uuid,label,partuuid,partlabel}/ names.
+// Labels may carry udev's \xHH escapes (LABEL=my\x20root).
 func ParseSpec(s string) (Spec, error) {
 	sp := Spec{Raw: s}
 	cut := func(prefix string) (string, bool) {
@@ -59,6 +60,8 @@ func ParseSpec(s string) (Spec, error) {
 		sp.Value = v
 	} else if v, ok := cut("PARTLABEL="); ok {
 		sp.Kind, sp.Value = ByPartLabel, v
+	} else if k, v, ok := udevLink(s); ok {
+		sp.Kind, sp.Value = k, v
 	} else if strings.HasPrefix(s, "/dev/") {
 		sp.Kind, sp.Value = ByPath, s
 		if len(s) == len("/dev/") {
@@ -70,7 +73,50 @@ func ParseSpec(s string) (Spec, error) {
 	if sp.Value == "" {
 		return bad("empty value")
 	}
+	if sp.Kind == ByLabel || sp.Kind == ByPartLabel {
+		sp.Value = unescapeHex(sp.Value)
+	}
 	return sp, nil
+}
+
+// udevLink reads the /dev/disk/by-* names that udev makes and that command
+// lines written on an installed system often carry; with no udev in the
+// initramfs those links do not exist, so they become the spec they stand for.
+func udevLink(s string) (Kind, string, bool) {
+	for _, l := range []struct {
+		dir  string
+		kind Kind
+	}{
+		{"/dev/disk/by-uuid/", ByUUID},
+		{"/dev/disk/by-label/", ByLabel},
+		{"/dev/disk/by-partuuid/", ByPartUUID},
+		{"/dev/disk/by-partlabel/", ByPartLabel},
+	} {
+		if v, ok := strings.CutPrefix(s, l.dir); ok {
+			return l.kind, v, true
+		}
+	}
+	return 0, "", false
+}
+
+// unescapeHex turns udev's \xHH escapes (a space is \x20 in by-label
+// names) back into bytes; anything else stays as written.
+func unescapeHex(s string) string {
+	if !strings.Contains(s, `\x`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // parseDevNum reads "MAJOR:MINOR" (decimal) or a bare hexadecimal number in
