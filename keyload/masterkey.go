@@ -1,0 +1,126 @@
+package keyload
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The master key EVM's key is encrypted under. dracut's masterkey module
+// and the kernel's documentation call it kmk and keep it in the user
+// keyring (@u): the encrypted key type looks it up with request_key from
+// the loading process's keyrings, and a process without a session keyring
+// searches the user-session keyring, which links @u.
+const (
+	DefaultMasterKeyName = "kmk"
+	// MasterKeySize is 32 bytes, as in the kernel's documentation; a
+	// trusted key needs 32 to 128.
+	MasterKeySize = 32
+)
+
+// MasterKeyType says how the master key reaches the kernel.
+type MasterKeyType string
+
+const (
+	// MasterKeyUser: user space unseals it from the TPM and adds it as a
+	// `user` key.
+	MasterKeyUser MasterKeyType = "user"
+	// MasterKeyTrusted: the kernel unseals it (CONFIG_TRUSTED_KEYS) as a
+	// `trusted` key; user space only prepares the TPM policy session.
+	MasterKeyTrusted MasterKeyType = "trusted"
+)
+
+// MasterKeyRef is how an encrypted key names its master key:
+// "user:kmk" or "trusted:kmk".
+func MasterKeyRef(t MasterKeyType, name string) string {
+	return string(t) + ":" + name
+}
+
+// NewMasterKey returns MasterKeySize random bytes. The caller clears it.
+func NewMasterKey() ([]byte, error) {
+	k := make([]byte, MasterKeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("generate master key: %w", err)
+	}
+	return k, nil
+}
+
+// AddMasterKey adds secret to keyring as a `user` key called name and
+// clears secret, whatever happens: the kernel holds the only copy after.
+// It returns the key's serial.
+func AddMasterKey(name string, secret []byte, keyring int) (int, error) {
+	defer clear(secret)
+	if err := mkValidName(name); err != nil {
+		return 0, fmt.Errorf("add master key: %w", err)
+	}
+	if len(secret) == 0 {
+		return 0, fmt.Errorf("add master key %s: empty secret", name)
+	}
+	id, err := unix.AddKey("user", name, secret, keyring)
+	if err != nil {
+		return 0, fmt.Errorf("add master key user:%s to keyring %d: %s: %w", name, keyring, unix.ErrnoName(mkErrno(err)), err)
+	}
+	return id, nil
+}
+
+// TrustedLoadPayload is the add_key payload that makes the kernel load a
+// `trusted` key from a TPM 2.0 key blob (the ASN.1 "TSS2 PRIVATE KEY"
+// that tpm.TrustedKeyBlob encodes, which names its parent handle) through
+// an already satisfied policy session. The kernel unseals it itself; no
+// secret passes through user space.
+func TrustedLoadPayload(tss2Key []byte, policyHandle uint32) string {
+	return fmt.Sprintf("load %s policyhandle=0x%08x", hex.EncodeToString(tss2Key), policyHandle)
+}
+
+// AddTrustedMasterKey adds a `trusted` key called name to keyring from
+// the payload TrustedLoadPayload built. ENODEV/ENOKEY-like failures name
+// CONFIG_TRUSTED_KEYS, which Debian's 6.1 and 6.12 kernels lack.
+func AddTrustedMasterKey(name, payload string, keyring int) (int, error) {
+	id, err := unix.AddKey("trusted", name, []byte(payload), keyring)
+	if err != nil {
+		errno := mkErrno(err)
+		why := unix.ErrnoName(errno)
+		if errno == unix.ENODEV {
+			why += " (no trusted key type: kernel without CONFIG_TRUSTED_KEYS, or no TPM)"
+		}
+		if errno == unix.EPERM {
+			why += " (TPM refused: PCR policy mismatch or wrong parent)"
+		}
+		return 0, fmt.Errorf("add trusted master key trusted:%s to keyring %d: %s: %w", name, keyring, why, err)
+	}
+	return id, nil
+}
+
+// DropKey invalidates a key at once (KEYCTL_INVALIDATE): once EVM has
+// copied its HMAC key (the write to /sys/kernel/security/evm), neither the
+// master key nor evm-key is needed, and a key any root process could
+// possess is better gone. Reading a key's payload needs only possession,
+// so permissions alone cannot hide it.
+func DropKey(id int) error {
+	if _, err := unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0); err != nil {
+		return fmt.Errorf("invalidate key %d: %s: %w", id, unix.ErrnoName(mkErrno(err)), err)
+	}
+	return nil
+}
+
+// mkErrno extracts the errno from a keyctl error, 0 if none.
+func mkErrno(err error) unix.Errno {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return 0
+}
+
+// mkValidName rejects names the kernel or the encrypted key's payload
+// parser would split: the master key reference is one word of it.
+func mkValidName(name string) error {
+	if name == "" || strings.ContainsAny(name, " \t\n:") {
+		return fmt.Errorf("bad key name %q (no spaces or colons)", name)
+	}
+	return nil
+}
