@@ -3,6 +3,7 @@ package blockdev
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -311,5 +312,27 @@ func TestParseSpec(t *testing.T) {
 		if sp, err := ParseSpec(bad); err == nil {
 			t.Errorf("ParseSpec(%q) = %+v, want an error", bad, sp)
 		}
+	}
+}
+
+// A device that cannot be read is passed over (and reported to Debug), not
+// allowed to stop the search.
+func TestFindSkipsUnreadable(t *testing.T) {
+	m := newFakeMachine(t)
+	m.basic()
+	gone := sparse(t, filepath.Join(m.imageDir, "gone"), 1<<20)
+	m.add("sdz", "8:240", gone, "", 0)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	var heard []string
+	m.opts.Debug = func(format string, args ...any) { heard = append(heard, fmt.Sprintf(format, args...)) }
+	got, err := Find("LABEL=data", m.opts)
+	if err != nil || got != m.dev("vdb") {
+		t.Fatalf("Find = %q, %v", got, err)
+	}
+	want := "blockdev: skip sdz: probe " + m.dev("sdz") + ": open: "
+	if len(heard) != 1 || !strings.HasPrefix(heard[0], want) || !strings.HasSuffix(heard[0], "no such file or directory") {
+		t.Errorf("Debug heard %q, want one line starting %q", heard, want)
 	}
 }
