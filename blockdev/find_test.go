@@ -308,7 +308,7 @@ func TestParseSpec(t *testing.T) {
 			t.Errorf("ParseSpec(%q) = %+v, %v", c.in, sp, err)
 		}
 	}
-	for _, bad := range []string{"", "/dev/", "/dev/disk/by-uuid/", "LABEL=", "PARTUUID=abc/PARTNROFF=x", "PARTUUID=abc/OTHER=1", "8:x", "zz", "sda1"} {
+	for _, bad := range []string{"", "/dev/", "/dev/../etc/passwd", "/dev/disk/by-uuid/", "LABEL=", "PARTUUID=abc/PARTNROFF=x", "PARTUUID=abc/OTHER=1", "8:x", "zz", "sda1"} {
 		if sp, err := ParseSpec(bad); err == nil {
 			t.Errorf("ParseSpec(%q) = %+v, want an error", bad, sp)
 		}

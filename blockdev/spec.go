@@ -2,6 +2,7 @@ package blockdev
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -66,6 +67,9 @@ func ParseSpec(s string) (Spec, error) {
 		sp.Kind, sp.Value = ByPath, s
 		if len(s) == len("/dev/") {
 			return bad("no device name after /dev/")
+		}
+		if slices.Contains(strings.Split(s, "/"), "..") {
+			return bad("a device path may not climb out of /dev with ..")
 		}
 	} else {
 		return parseDevNum(sp)
