@@ -234,15 +234,21 @@ func TestWaitNoDevices(t *testing.T) {
 func TestWaitAppears(t *testing.T) {
 	m := newFakeMachine(t)
 	m.basic()
-	img := m.ext("mkfs.ext4", "late", uuidRoot, "late")
-	done := make(chan struct{})
+	m.add("vdd", "254:48", m.ext("mkfs.ext4", "late", uuidRoot, "late"), "", 0)
+	link := filepath.Join(m.opts.SysRoot, "class", "block", "vdd")
+	hidden := filepath.Join(m.opts.SysRoot, "vdd-not-yet")
+	if err := os.Rename(link, hidden); err != nil {
+		t.Fatal(err)
+	}
+	appeared := make(chan error, 1)
 	go func() {
-		defer close(done)
 		time.Sleep(150 * time.Millisecond)
-		m.add("vdd", "254:48", img, "", 0)
+		appeared <- os.Rename(hidden, link)
 	}()
 	got, err := Wait(context.Background(), "LABEL=late", m.opts, 10*time.Second, 20*time.Millisecond)
-	<-done
+	if err := <-appeared; err != nil {
+		t.Fatal(err)
+	}
 	if err != nil || got != m.dev("vdd") {
 		t.Errorf("Wait = %q, %v; want %s", got, err, m.dev("vdd"))
 	}
