@@ -80,7 +80,7 @@ func (o *Options) resolve() error {
 			return err
 		}
 		if _, err := os.Lstat(a); err != nil {
-			return fmt.Errorf("path to label: %w", err)
+			return err // lstat names the path
 		}
 		o.Paths[i] = a
 	}
