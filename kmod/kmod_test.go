@@ -375,3 +375,20 @@ func TestParseList(t *testing.T) {
 		t.Errorf("path as a name: %v", err)
 	}
 }
+
+func TestLoadHints(t *testing.T) {
+	dir := newTree(t, false)
+	for _, tc := range []struct {
+		errno error
+		want  string
+	}{
+		{unix.EOPNOTSUPP, "no MODULE_DECOMPRESS"},
+		{unix.EINVAL, "could not decompress"},
+		{unix.EKEYREJECTED, "IMA appraisal"},
+	} {
+		_, err := kmod.Load(dir, []string{"virtio"}, kmod.LoadOptions{Finit: func(*os.File, string, int) error { return tc.errno }})
+		if !errors.Is(err, tc.errno) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want the errno and %q", tc.errno, err, tc.want)
+		}
+	}
+}

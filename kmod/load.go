@@ -102,15 +102,19 @@ func loadOne(file, name, params string, finit func(*os.File, string, int) error)
 	return r, nil
 }
 
-// loadHint adds the usual cause of a finit_module errno.
+// loadHint adds the usual cause of a finit_module errno (the compressed
+// cases as seen on Debian's 6.1 and 6.12 kernels).
 func loadHint(err error, flags int) string {
+	compressed := flags&unix.MODULE_INIT_COMPRESSED_FILE != 0
 	switch {
-	case flags&unix.MODULE_INIT_COMPRESSED_FILE != 0 && (errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP)):
-		return " (compressed module: the kernel may lack MODULE_DECOMPRESS for this format)"
+	case compressed && errors.Is(err, unix.EOPNOTSUPP):
+		return " (this kernel cannot decompress modules (no MODULE_DECOMPRESS): include the module uncompressed)"
+	case compressed && errors.Is(err, unix.EINVAL):
+		return " (the kernel could not decompress it: a corrupt file or a compression this kernel does not read)"
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM), errors.Is(err, unix.EKEYREJECTED):
 		return " (refused: IMA appraisal, module signature policy or missing privilege)"
 	case errors.Is(err, unix.ENOEXEC):
-		return " (not a module for this kernel: wrong version or architecture)"
+		return " (not a valid module for this kernel: corrupt, or built for another version or architecture)"
 	case errors.Is(err, unix.ENOENT):
 		return " (a symbol it needs is missing: a dependency not loaded?)"
 	}
