@@ -54,6 +54,16 @@ type entry struct {
 // read later, only for the modules a Resolve reaches.
 func Open(dir string) (*Index, error) {
 	x := &Index{Dir: dir, modules: map[string]*entry{}, builtin: map[string]string{}}
+	if _, err := os.Stat(dir); err != nil {
+		// At boot this usually means an initramfs made for another kernel.
+		var others []string
+		if ents, rerr := os.ReadDir(filepath.Dir(dir)); rerr == nil {
+			for _, e := range ents {
+				others = append(others, e.Name())
+			}
+		}
+		return nil, fmt.Errorf("open module directory: %w (module trees here: %v)", err, others)
+	}
 	if err := x.readBuiltin(); err != nil {
 		return nil, err
 	}

@@ -355,6 +355,10 @@ func TestLoadFailureKeepsErrno(t *testing.T) {
 	if n != 2 || len(res) != 1 || res[0].Name != "virtio" {
 		t.Errorf("after a failure: %d calls, results %+v; want a stop after virtio_ring", n, res)
 	}
+	_, err = kmod.Load(filepath.Join(filepath.Dir(dir), "9.9.9"), []string{"virtio"}, kmod.LoadOptions{})
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "6.1.0-test") {
+		t.Errorf("module directory of another kernel: %v, want ENOENT naming the trees present", err)
+	}
 	if _, err := kmod.Load(dir, []string{"nosuch"}, kmod.LoadOptions{Finit: func(*os.File, string, int) error { return nil }}); err == nil {
 		t.Error("missing module: no error")
 	}

@@ -18,7 +18,11 @@ import (
 //
 // These tests skip only when that cache is absent.
 func kernelRoot(t *testing.T, suite string) string {
-	root := filepath.Join("..", ".cache", "kernels", suite, "root")
+	cache := filepath.Join("..", ".cache")
+	if c := os.Getenv("IMABOOT_CACHE"); c != "" {
+		cache = c
+	}
+	root := filepath.Join(cache, "kernels", suite, "root")
 	if _, err := os.Stat(root); err != nil {
 		t.Skipf("kernel cache %s absent (fetch the test kernels first)", root)
 	}
