@@ -127,14 +127,32 @@ func addModules(t tree, s Spec, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("resolve modules for kernel %s: %w", kver, err)
 	}
-	rep.KernelVersion, rep.Modules = kver, mods
+	decompress := s.DecompressModules
+	if !decompress {
+		if decompress, err = lacksDecompress(s.KernelRoot, kver); err != nil {
+			return err
+		}
+	}
+	rep.KernelVersion, rep.Modules, rep.Decompressed = kver, mods, decompress
 	base := "/lib/modules/" + kver
 	origin := "modules of " + kver
-	for _, m := range mods {
+	for i, m := range mods {
 		if m.Builtin {
 			continue
 		}
-		if err := t.addHost(filepath.Join(dir, filepath.FromSlash(m.Path)), base+"/"+m.Path, 0o644, origin); err != nil {
+		src := filepath.Join(dir, filepath.FromSlash(m.Path))
+		if decompress && kmod.IsCompressed(m.Path) {
+			img, err := kmod.ReadImage(src)
+			if err != nil {
+				return err
+			}
+			mods[i].Path = kmod.UncompressedPath(m.Path)
+			if err := t.addData(base+"/"+mods[i].Path, img, 0o644, origin); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := t.addHost(src, base+"/"+m.Path, 0o644, origin); err != nil {
 			return err
 		}
 	}
@@ -168,6 +186,20 @@ func addModules(t tree, s Spec, rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// lacksDecompress reports whether the kernel package's configuration says
+// the kernel cannot decompress modules itself. Without a configuration file
+// there is nothing to go by: modules stay as shipped.
+func lacksDecompress(root, kver string) (bool, error) {
+	data, err := os.ReadFile(filepath.Join(root, "boot", "config-"+kver))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the kernel configuration: %w", err)
+	}
+	return !bytes.Contains(data, []byte("\nCONFIG_MODULE_DECOMPRESS=y\n")), nil
 }
 
 type countingWriter struct {

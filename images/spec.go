@@ -23,6 +23,11 @@ type Spec struct {
 	// Modules are module names to include with their dependencies; they
 	// are listed in /etc/imaboot/modules.load in this order.
 	Modules []string
+	// DecompressModules stores compressed modules decompressed (.ko.xz ->
+	// .ko), for kernels that cannot decompress them. Build also does so on
+	// its own when the kernel package's boot/config-KVER lacks
+	// CONFIG_MODULE_DECOMPRESS=y.
+	DecompressModules bool
 	// Config is the host file installed as /etc/imaboot/imaboot.conf.
 	Config string
 	// Files are single files (or symlinks) to add; Dirs are directory
@@ -50,7 +55,8 @@ type DataFile struct {
 // Report says what Build put in the image.
 type Report struct {
 	KernelVersion string        // "" when no module tree was used
-	Modules       []kmod.Module // in load order, built-in ones included
+	Modules       []kmod.Module // in load order, built-in ones included; paths as in the image
+	Decompressed  bool          // compressed modules were stored decompressed
 	Entries       []string      // every path, in archive order
 	Bytes         int64         // size of the image written
 }

@@ -18,7 +18,7 @@ import (
 // .ko, .ko.xz and .ko.gz files are read; .ko.zst is refused (no zstd
 // decoder here: trees with zstd modules need their modules.dep).
 func ReadModinfo(file string) (map[string][]string, error) {
-	img, err := readModuleImage(file)
+	img, err := ReadImage(file)
 	if err != nil {
 		return nil, err
 	}
@@ -66,8 +66,9 @@ func dependsOf(info map[string][]string) []string {
 	return deps
 }
 
-// readModuleImage returns a module file's ELF image, decompressed.
-func readModuleImage(file string) ([]byte, error) {
+// ReadImage returns a module file's ELF image, decompressed (.ko.xz and
+// .ko.gz; .ko.zst is refused).
+func ReadImage(file string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("read module %s: %w", file, err)

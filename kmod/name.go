@@ -43,3 +43,14 @@ func IsCompressed(p string) bool {
 	}
 	return false
 }
+
+// UncompressedPath returns p without its compression suffix
+// ("a/b.ko.xz" -> "a/b.ko").
+func UncompressedPath(p string) string {
+	for _, s := range compressedSuffixes {
+		if strings.HasSuffix(p, ".ko"+s) {
+			return strings.TrimSuffix(p, s)
+		}
+	}
+	return p
+}

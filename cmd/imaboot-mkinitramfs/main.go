@@ -39,6 +39,10 @@ Flags:
                      dependencies (from modules.dep, else from each module's
                      depends=); repeatable, comma lists allowed; '-' and '_'
                      are the same; built-in modules are accepted
+  --decompress-modules
+                     store .ko.xz/.ko.gz modules decompressed, for kernels
+                     without MODULE_DECOMPRESS; done anyway when the kernel
+                     package's boot/config-KVER says so
   --config FILE      installed as /etc/imaboot/imaboot.conf
   --file SRC:DST     add host file SRC at absolute path DST, keeping its
                      permission bits (symlinks are kept as symlinks);
@@ -86,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&s.KernelRoot, "kernel-root", "", "")
 	fs.StringVar(&kver, "kver", "", "")
 	fs.Var(&modules, "module", "")
+	fs.BoolVar(&s.DecompressModules, "decompress-modules", false, "")
 	fs.StringVar(&config, "config", "", "")
 	fs.Var(&files, "file", "")
 	fs.Var(&dirs, "dir", "")

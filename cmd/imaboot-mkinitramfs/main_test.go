@@ -52,7 +52,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		if len(d[1]) == 1 {
 			name = "-" + d[1]
 		}
-		if !strings.Contains(out, "  "+name+" ") {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + `[ \n]`).MatchString(out) {
 			t.Errorf("--help does not document %s", name)
 		}
 	}
