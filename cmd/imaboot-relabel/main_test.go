@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imaboot/imaboot/relabel"
+	"golang.org/x/sys/unix"
+)
+
+func runCmd(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// Every flag is documented in --help.
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		usage string
+	}{
+		{[]string{"--help"}, usageLabel},
+		{[]string{"verify", "--help"}, usageVerify},
+	} {
+		code, out, _ := runCmd(tc.args...)
+		if code != exitOK || out != tc.usage {
+			t.Fatalf("%v: code %d, stdout %q", tc.args, code, out)
+		}
+	}
+	for name, usage := range map[string]string{"label": usageLabel, "verify": usageVerify} {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		var c common
+		c.register(fs)
+		if name == "label" {
+			for _, f := range []string{"hash", "sign", "key", "cert", "keyid", "evm", "algo", "mutable", "mutable-list", "no-dpkg", "force", "dry-run", "kernel-fix"} {
+				fs.Bool(f, false, "")
+			}
+		} else {
+			fs.String("cert", "", "")
+		}
+		fs.VisitAll(func(f *flag.Flag) {
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-"
+			}
+			if !strings.Contains(usage, "  "+dash+f.Name+" ") {
+				t.Errorf("%s usage does not document %s%s", name, dash, f.Name)
+			}
+		})
+	}
+}
+
+func labelableDir(t *testing.T) string {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for security.* xattrs")
+	}
+	d := t.TempDir()
+	p := filepath.Join(d, "probe")
+	os.WriteFile(p, nil, 0o644)
+	if err := unix.Setxattr(p, relabel.XattrIMA, []byte{1}, 0); err != nil {
+		t.Skipf("no security.ima here: %v", err)
+	}
+	os.Remove(p)
+	return d
+}
+
+func openssl(t *testing.T, args ...string) {
+	if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
+		t.Fatalf("openssl %v: %v\n%s", args, err, out)
+	}
+}
+
+func hasIMA(p string) bool {
+	_, err := unix.Getxattr(p, relabel.XattrIMA, nil)
+	return !errors.Is(err, unix.ENODATA)
+}
+
+// Bad input is refused with exit 2 before any file is touched.
+func TestBadInputExitsBeforeLabeling(t *testing.T) {
+	d := labelableDir(t)
+	f := filepath.Join(d, "f")
+	os.WriteFile(f, []byte("data"), 0o755)
+	k1, c1, c2 := filepath.Join(d, "1.key"), filepath.Join(d, "1.pem"), filepath.Join(d, "2.pem")
+	openssl(t, "req", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj", "/CN=1", "-keyout", k1, "-out", c1)
+	openssl(t, "req", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj", "/CN=2", "-keyout", filepath.Join(d, "2.key"), "-out", c2)
+	unreadable := filepath.Join(d, "unreadable.key")
+	os.WriteFile(unreadable, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sign", "--key", filepath.Join(d, "none.key"), "--cert", c1, f}, "no such file"},
+		{[]string{"--sign", "--key", unreadable, "--cert", c1, f}, "signing key"},
+		{[]string{"--sign", "--key", k1, "--cert", c2, f}, "does not match"},
+		{[]string{"--algo", "md5", f}, "unsupported algorithm"},
+		{[]string{f, filepath.Join(d, "missing")}, "no such file"},
+		{[]string{"--sign", f}, "needs --key"},
+		{[]string{"--evm", "portable", f}, "signing key"},
+		{[]string{"--evm", "hmac", f}, "want none or portable"},
+		{[]string{}, "no PATH"},
+	} {
+		code, _, stderr := runCmd(append(tc.args, "--progress", "never")...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q (want 2 and %q)", tc.args, code, stderr, tc.want)
+		}
+	}
+	if hasIMA(f) {
+		t.Fatal("a file was labeled despite bad input")
+	}
+
+	// Then a good run, and verify's exit codes.
+	if code, out, stderr := runCmd("--sign", "--key", k1, "--cert", c1, "--json", d); code != exitOK {
+		t.Fatalf("sign: %d %s %s", code, out, stderr)
+	}
+	if code, out, _ := runCmd("verify", "--cert", c1, d); code != exitOK || !strings.Contains(out, "verified, 0 failed") {
+		t.Fatalf("verify: %d %s", code, out)
+	}
+	os.WriteFile(filepath.Join(d, "new"), []byte("unlabeled"), 0o644)
+	code, out, _ := runCmd("verify", "--json", "--cert", c1, d)
+	var rep relabel.VerifyReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitFailures || rep.Failed != 1 || rep.Problems[0].IMA != relabel.StatusMissing {
+		t.Fatalf("verify with an unlabeled file: exit %d, %+v %v", code, rep, err)
+	}
+}
