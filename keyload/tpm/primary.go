@@ -40,3 +40,15 @@ func createPrimary(t transport.TPM, ownerAuth []byte) (*primaryKey, error) {
 func flush(t transport.TPM, h tpm2.TPMHandle) {
 	tpm2.FlushContext{FlushHandle: h}.Execute(t)
 }
+
+// ParentMatches says whether this TPM derives the primary key b was
+// sealed under (CreatePrimary, then FlushContext): false means the blob
+// belongs to another TPM, or to this one before its owner was cleared.
+func ParentMatches(t transport.TPM, b *Blob, opts UnsealOptions) (bool, error) {
+	p, err := createPrimary(t, opts.OwnerAuth)
+	if err != nil {
+		return false, err
+	}
+	flush(t, p.handle)
+	return string(p.name.Buffer) == string(b.ParentName), nil
+}

@@ -1,0 +1,94 @@
+// Command imaboot-seal provisions the EVM master key: it creates a random
+// master key sealed to TPM PCRs and the EVM key encrypted under it
+// (init), re-seals the master key to new PCR values after an update
+// (reseal), and reports what a boot would find (status).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `usage: imaboot-seal COMMAND [flags]
+
+Commands:
+  init     create a random master key, seal it to TPM PCRs, create the EVM
+           key (a kernel "encrypted" key) under it; write both blobs
+  reseal   re-seal the existing master key to new PCR values; the EVM key
+           blob is unchanged
+  status   show the blobs, the PCR policy, and whether this TPM's PCRs
+           match it
+
+Flags (every command):
+  --tpm PATH          TPM to use: a device (default /dev/tpmrm0) or
+                      unix:SOCKET, the server socket of
+                      "swtpm socket --server type=unixio,path=SOCKET"
+  --sealed FILE       sealed master key blob (default /etc/keys/kmk.sealed)
+  --evm-blob FILE     EVM key blob (default /etc/keys/evm-key.blob)
+
+Flags (init, reseal):
+  --pcrs LIST         PCRs to seal to, comma-separated (default 7, the
+                      Secure Boot state); the lock PCR is always added
+  --lock-pcr N        PCR the boot agent extends after unsealing, so the
+                      blob cannot be unsealed again in that boot (default
+                      13; -1 for none)
+  --pcr-value N=HEX   seal PCR N to this predicted sha256 value instead of
+                      its current one (repeatable)
+  --pcr-values FILE   predicted values, one "N=HEX" (or "N: 0xHEX", as
+                      tpm2_pcrread prints) per line; # starts a comment
+  The lock PCR is sealed to all zeros (its value before the agent extends
+  it) unless a value is given for it.
+
+Flags (init):
+  --force             overwrite existing blobs (the old EVM key is lost:
+                      files labelled with its HMACs must be relabelled)
+  --master-name NAME  kernel name of the master key (default kmk)
+  --evm-key-len N     EVM key length in bytes (default 64)
+
+Examples:
+  imaboot-seal init
+  imaboot-seal init --pcrs 7,14 --lock-pcr 13
+  imaboot-seal --tpm unix:/var/lib/vm1/tpm/server.sock init --sealed out/kmk.sealed --evm-blob out/evm-key.blob
+  imaboot-seal reseal --pcr-value 7=3d458cfe55cc03ea1f443f1562beec8df51c75e14a9fcf9a7234a13f198e7969
+  imaboot-seal status
+
+reseal needs the master key: it unseals it first, which works only while
+the PCRs hold the sealed values and the lock PCR has not been extended in
+this boot (before imaboot-init locks, or on a system that does not lock).
+
+Exit status: 0 done (status: the PCRs match the policy, or differ only by
+this boot's lock); 1 failed; 2 usage error; 3 status: the PCRs do not
+match the policy (the next boot would not unseal).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitMismatch = 3
+)
+
+// run dispatches a command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	cmd, err := a.parse(args)
+	if err == errHelp {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "imaboot-seal: %v\n\n%s", err, usage)
+		return exitUsage
+	}
+	code, err := cmd()
+	if err != nil {
+		fmt.Fprintf(stderr, "imaboot-seal: %v\n", err)
+	}
+	return code
+}
