@@ -1,0 +1,120 @@
+package policygen
+
+import (
+	"sort"
+	"strings"
+)
+
+// Filesystem names a file system type and its superblock magic, the value
+// fsmagic= compares (include/uapi/linux/magic.h and the file systems'
+// sources).
+type Filesystem struct {
+	Name    string // the type name, as in /proc/filesystems and fsname=
+	Magic   uint64
+	Pseudo  bool // holds no files a package manager installs
+	Aliases []string
+}
+
+// filesystems is ordered by name.
+var filesystems = []Filesystem{
+	{Name: "9p", Magic: 0x01021997},
+	{Name: "adfs", Magic: 0xadf5},
+	{Name: "affs", Magic: 0xadff},
+	{Name: "afs", Magic: 0x6b414653},
+	{Name: "anon_inodefs", Magic: 0x09041934, Pseudo: true},
+	{Name: "apparmorfs", Magic: 0x5a3c69f0, Pseudo: true},
+	{Name: "autofs", Magic: 0x0187, Pseudo: true},
+	{Name: "bcachefs", Magic: 0xca451a4e},
+	{Name: "bdev", Magic: 0x62646576, Pseudo: true},
+	{Name: "binder", Magic: 0x6c6f6f70, Pseudo: true},
+	{Name: "binfmt_misc", Magic: 0x42494e4d, Pseudo: true},
+	{Name: "bpf", Magic: 0xcafe4a11, Pseudo: true},
+	{Name: "btrfs", Magic: 0x9123683e},
+	{Name: "ceph", Magic: 0x00c36400},
+	{Name: "cgroup", Magic: 0x27e0eb, Pseudo: true},
+	{Name: "cgroup2", Magic: 0x63677270, Pseudo: true},
+	{Name: "cifs", Magic: 0xff534d42, Aliases: []string{"smb"}},
+	{Name: "coda", Magic: 0x73757245},
+	{Name: "configfs", Magic: 0x62656570, Pseudo: true},
+	{Name: "cramfs", Magic: 0x28cd3d45},
+	{Name: "debugfs", Magic: 0x64626720, Pseudo: true},
+	{Name: "devpts", Magic: 0x1cd1, Pseudo: true},
+	{Name: "ecryptfs", Magic: 0xf15f},
+	{Name: "efivarfs", Magic: 0xde5e81e4, Pseudo: true},
+	{Name: "efs", Magic: 0x414a53},
+	{Name: "erofs", Magic: 0xe0f5e1e2},
+	{Name: "exfat", Magic: 0x2011bab0},
+	{Name: "ext4", Magic: 0xef53, Aliases: []string{"ext2", "ext3"}},
+	{Name: "f2fs", Magic: 0xf2f52010},
+	{Name: "fuse", Magic: 0x65735546, Aliases: []string{"fuseblk"}},
+	{Name: "hostfs", Magic: 0x00c0ffee},
+	{Name: "hpfs", Magic: 0xf995e849},
+	{Name: "hugetlbfs", Magic: 0x958458f6, Pseudo: true},
+	{Name: "iso9660", Magic: 0x9660, Aliases: []string{"isofs"}},
+	{Name: "jffs2", Magic: 0x72b6},
+	{Name: "minix", Magic: 0x137f},
+	{Name: "mqueue", Magic: 0x19800202, Pseudo: true},
+	{Name: "msdos", Magic: 0x4d44, Aliases: []string{"vfat", "fat"}},
+	{Name: "nfs", Magic: 0x6969, Aliases: []string{"nfs4"}},
+	{Name: "nilfs2", Magic: 0x3434},
+	{Name: "nsfs", Magic: 0x6e736673, Pseudo: true},
+	{Name: "ocfs2", Magic: 0x7461636f},
+	{Name: "openpromfs", Magic: 0x9fa1, Pseudo: true},
+	{Name: "overlay", Magic: 0x794c7630, Aliases: []string{"overlayfs"}},
+	{Name: "pipefs", Magic: 0x50495045, Pseudo: true},
+	{Name: "proc", Magic: 0x9fa0, Pseudo: true, Aliases: []string{"procfs"}},
+	{Name: "pstore", Magic: 0x6165676c, Pseudo: true},
+	{Name: "qnx4", Magic: 0x002f},
+	{Name: "qnx6", Magic: 0x68191122},
+	{Name: "ramfs", Magic: 0x858458f6, Pseudo: true},
+	{Name: "reiserfs", Magic: 0x52654973},
+	{Name: "resctrl", Magic: 0x7655821, Pseudo: true},
+	{Name: "securityfs", Magic: 0x73636673, Pseudo: true},
+	{Name: "selinuxfs", Magic: 0xf97cff8c, Pseudo: true},
+	{Name: "smackfs", Magic: 0x43415d53, Pseudo: true},
+	{Name: "smb2", Magic: 0xfe534d42},
+	{Name: "sockfs", Magic: 0x534f434b, Pseudo: true},
+	{Name: "squashfs", Magic: 0x73717368},
+	{Name: "sysfs", Magic: 0x62656572, Pseudo: true},
+	{Name: "tmpfs", Magic: 0x01021994, Pseudo: true, Aliases: []string{"shmem", "devtmpfs"}},
+	{Name: "tracefs", Magic: 0x74726163, Pseudo: true},
+	{Name: "udf", Magic: 0x15013346},
+	{Name: "usbdevfs", Magic: 0x9fa2, Pseudo: true},
+	{Name: "xenfs", Magic: 0xabba1974, Pseudo: true},
+	{Name: "xfs", Magic: 0x58465342},
+	{Name: "zonefs", Magic: 0x5a4f4653},
+}
+
+// Filesystems returns the name → magic table, ordered by name.
+func Filesystems() []Filesystem {
+	out := append([]Filesystem(nil), filesystems...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// FilesystemByName finds a file system by its type name or an alias
+// (ext2 and ext3 share ext4's magic, vfat is msdos, devtmpfs is tmpfs).
+func FilesystemByName(name string) (Filesystem, bool) {
+	n := strings.ToLower(name)
+	for _, fs := range filesystems {
+		if fs.Name == n {
+			return fs, true
+		}
+		for _, a := range fs.Aliases {
+			if a == n {
+				return fs, true
+			}
+		}
+	}
+	return Filesystem{}, false
+}
+
+// FilesystemByMagic finds a file system by its magic.
+func FilesystemByMagic(magic uint64) (Filesystem, bool) {
+	for _, fs := range filesystems {
+		if fs.Magic == magic {
+			return fs, true
+		}
+	}
+	return Filesystem{}, false
+}

@@ -1,0 +1,193 @@
+package policygen
+
+// Where the grammar changed between the versions whose sources were read
+// (6.1, 6.12, 7.2). A change seen between two read versions is placed at
+// the release that merged the commit named here; "verified" marks a bound
+// taken from the sources read, because the commit could not be dated.
+var (
+	// "ima: Introduce MMAP_CHECK_REQPROT hook" (2023-01-31, merged for 6.3).
+	sinceReqprot = KernelVersion{6, 3, 0}
+	// "integrity: Always reference the blacklist keyring with appraisal"
+	// (2023-08-01, 6.6): appraise_flag= becomes a no-op, every signature
+	// appraisal checks the blacklist.
+	sinceBlacklistAlways = KernelVersion{6, 6, 0}
+	// sha3-256/384/512 in hash_algo_name: verified in 6.12, absent in 6.1.
+	sinceSHA3 = Kernel612
+	// "ima: ignore suffixed policy rule comments" (2025-01-03, 6.14).
+	sinceInlineComment = KernelVersion{6, 14, 0}
+	// dont_audit, fs_subtype=, sigv3 for regular files (no digest_type
+	// ordering rule): verified in 7.2, absent in 6.12.
+	sinceDontAudit = Kernel72
+	sinceFsSubtype = Kernel72
+	sinceSigv3Any  = Kernel72
+)
+
+// pageSize bounds one write to the policy file: ima_write_policy cuts a
+// write at PAGE_SIZE-1 bytes, and the rule must end in '\n' within them.
+const pageSize = 4096
+
+// MaxRuleLength is the longest rule (without its newline) one write carries.
+const MaxRuleLength = pageSize - 2
+
+type wordKind int
+
+const (
+	kindAction wordKind = iota
+	kindCondition
+	kindOption
+	kindLSM
+)
+
+type word struct {
+	ops   string // "" for bare words, else the operators the kernel's table has
+	kind  wordKind
+	since KernelVersion
+}
+
+// words is the kernel's policy_tokens table, keyed by the word before the
+// operator.
+var words = map[string]word{
+	"measure":         {kind: kindAction},
+	"dont_measure":    {kind: kindAction},
+	"appraise":        {kind: kindAction},
+	"dont_appraise":   {kind: kindAction},
+	"audit":           {kind: kindAction},
+	"dont_audit":      {kind: kindAction, since: sinceDontAudit},
+	"hash":            {kind: kindAction},
+	"dont_hash":       {kind: kindAction},
+	"permit_directio": {kind: kindOption},
+	"obj_user":        {ops: "=", kind: kindLSM},
+	"obj_role":        {ops: "=", kind: kindLSM},
+	"obj_type":        {ops: "=", kind: kindLSM},
+	"subj_user":       {ops: "=", kind: kindLSM},
+	"subj_role":       {ops: "=", kind: kindLSM},
+	"subj_type":       {ops: "=", kind: kindLSM},
+	"func":            {ops: "=", kind: kindCondition},
+	"mask":            {ops: "=", kind: kindCondition},
+	"fsmagic":         {ops: "=", kind: kindCondition},
+	"fsname":          {ops: "=", kind: kindCondition},
+	"fs_subtype":      {ops: "=", kind: kindCondition, since: sinceFsSubtype},
+	"fsuuid":          {ops: "=", kind: kindCondition},
+	"uid":             {ops: "=<>", kind: kindCondition},
+	"euid":            {ops: "=<>", kind: kindCondition},
+	"gid":             {ops: "=<>", kind: kindCondition},
+	"egid":            {ops: "=<>", kind: kindCondition},
+	"fowner":          {ops: "=<>", kind: kindCondition},
+	"fgroup":          {ops: "=<>", kind: kindCondition},
+	"digest_type":     {ops: "=", kind: kindOption},
+	"appraise_type":   {ops: "=", kind: kindOption},
+	"appraise_flag":   {ops: "=", kind: kindOption},
+	"appraise_algos":  {ops: "=", kind: kindOption},
+	"pcr":             {ops: "=", kind: kindOption},
+	"template":        {ops: "=", kind: kindOption},
+	"keyrings":        {ops: "=", kind: kindCondition},
+	"label":           {ops: "=", kind: kindCondition},
+}
+
+// actionClass pairs each action with its opposite: the first matching rule
+// of a class decides, later rules of the class are not consulted.
+var actionClass = map[string]string{
+	"measure": "measure", "dont_measure": "measure",
+	"appraise": "appraise", "dont_appraise": "appraise",
+	"audit": "audit", "dont_audit": "audit",
+	"hash": "hash", "dont_hash": "hash",
+}
+
+type hook struct {
+	canonical string // the hook an alias stands for
+	since     KernelVersion
+	config    string // CONFIG_ symbol the kernel needs to know the name
+}
+
+// funcs are the func= values ima_parse_rule knows.
+var funcs = map[string]hook{
+	"FILE_CHECK":            {canonical: "FILE_CHECK"},
+	"PATH_CHECK":            {canonical: "FILE_CHECK"}, // alias kept for old policies
+	"MODULE_CHECK":          {canonical: "MODULE_CHECK"},
+	"FIRMWARE_CHECK":        {canonical: "FIRMWARE_CHECK"},
+	"FILE_MMAP":             {canonical: "MMAP_CHECK"}, // alias
+	"MMAP_CHECK":            {canonical: "MMAP_CHECK"},
+	"MMAP_CHECK_REQPROT":    {canonical: "MMAP_CHECK_REQPROT", since: sinceReqprot},
+	"BPRM_CHECK":            {canonical: "BPRM_CHECK"},
+	"CREDS_CHECK":           {canonical: "CREDS_CHECK"},
+	"KEXEC_KERNEL_CHECK":    {canonical: "KEXEC_KERNEL_CHECK"},
+	"KEXEC_INITRAMFS_CHECK": {canonical: "KEXEC_INITRAMFS_CHECK"},
+	"POLICY_CHECK":          {canonical: "POLICY_CHECK"},
+	"KEXEC_CMDLINE":         {canonical: "KEXEC_CMDLINE"},
+	"KEY_CHECK":             {canonical: "KEY_CHECK", config: "IMA_MEASURE_ASYMMETRIC_KEYS"},
+	"CRITICAL_DATA":         {canonical: "CRITICAL_DATA"},
+	"SETXATTR_CHECK":        {canonical: "SETXATTR_CHECK"},
+}
+
+// FuncNames lists the func= values in a stable order (aliases last).
+var FuncNames = []string{
+	"FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK",
+	"MODULE_CHECK", "FIRMWARE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK",
+	"POLICY_CHECK", "KEXEC_CMDLINE", "KEY_CHECK", "CRITICAL_DATA", "SETXATTR_CHECK",
+	"PATH_CHECK", "FILE_MMAP",
+}
+
+// Actions lists the actions in a stable order.
+var Actions = []string{"measure", "dont_measure", "appraise", "dont_appraise", "audit", "dont_audit", "hash", "dont_hash"}
+
+var masks = map[string]bool{"MAY_EXEC": true, "MAY_WRITE": true, "MAY_READ": true, "MAY_APPEND": true}
+
+// templates are the built-in template descriptors; template= matches a
+// name or a format.
+var templates = map[string]string{
+	"ima":        "d|n",
+	"ima-ng":     "d-ng|n-ng",
+	"ima-sig":    "d-ng|n-ng|sig",
+	"ima-ngv2":   "d-ngv2|n-ng",
+	"ima-sigv2":  "d-ngv2|n-ng|sig",
+	"ima-buf":    "d-ng|n-ng|buf",
+	"ima-modsig": "d-ng|n-ng|sig|d-modsig|modsig",
+	"evm-sig":    "d-ng|n-ng|evmsig|xattrnames|xattrlengths|xattrvalues|iuid|igid|imode",
+}
+
+type hashAlgo struct {
+	since KernelVersion
+	// configs are the CONFIG_ symbols of the generic and arch
+	// implementations; none means the name is known but no implementation
+	// exists (removed from the kernel in 5.11), so crypto_has_alg fails.
+	configs []string
+}
+
+// hashAlgos is hash_algo_name: the names appraise_algos= accepts.
+var hashAlgos = map[string]hashAlgo{
+	"md4":         {configs: []string{"CRYPTO_MD4"}},
+	"md5":         {configs: []string{"CRYPTO_MD5"}},
+	"sha1":        {configs: []string{"CRYPTO_SHA1", "CRYPTO_SHA1_SSSE3"}},
+	"rmd160":      {configs: []string{"CRYPTO_RMD160"}},
+	"sha256":      {configs: []string{"CRYPTO_SHA256", "CRYPTO_SHA256_SSSE3"}},
+	"sha384":      {configs: []string{"CRYPTO_SHA512", "CRYPTO_SHA512_SSSE3"}},
+	"sha512":      {configs: []string{"CRYPTO_SHA512", "CRYPTO_SHA512_SSSE3"}},
+	"sha224":      {configs: []string{"CRYPTO_SHA256", "CRYPTO_SHA256_SSSE3"}},
+	"rmd128":      {},
+	"rmd256":      {},
+	"rmd320":      {},
+	"wp256":       {configs: []string{"CRYPTO_WP512"}},
+	"wp384":       {configs: []string{"CRYPTO_WP512"}},
+	"wp512":       {configs: []string{"CRYPTO_WP512"}},
+	"tgr128":      {},
+	"tgr160":      {},
+	"tgr192":      {},
+	"sm3":         {configs: []string{"CRYPTO_SM3_GENERIC", "CRYPTO_SM3_AVX_X86_64"}},
+	"streebog256": {configs: []string{"CRYPTO_STREEBOG"}},
+	"streebog512": {configs: []string{"CRYPTO_STREEBOG"}},
+	"sha3-256":    {since: sinceSHA3, configs: []string{"CRYPTO_SHA3"}},
+	"sha3-384":    {since: sinceSHA3, configs: []string{"CRYPTO_SHA3"}},
+	"sha3-512":    {since: sinceSHA3, configs: []string{"CRYPTO_SHA3"}},
+}
+
+// HashNames lists appraise_algos= names in the kernel's order.
+var HashNames = []string{"md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224",
+	"rmd128", "rmd256", "rmd320", "wp256", "wp384", "wp512", "tgr128", "tgr160", "tgr192",
+	"sm3", "streebog256", "streebog512", "sha3-256", "sha3-384", "sha3-512"}
+
+// assumedHashes are available on any kernel with IMA: IMA selects SHA1 and
+// its default hash, which is sha256 on every distribution kernel seen.
+var assumedHashes = map[string]bool{"sha1": true, "sha256": true}
+
+// LSMWords are the LSM conditions.
+var LSMWords = []string{"obj_user", "obj_role", "obj_type", "subj_user", "subj_role", "subj_type"}

@@ -1,0 +1,68 @@
+package policygen
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// KernelVersion is a kernel release reduced to what the policy grammar
+// depends on. Patch is kept for display; the grammar changes only with
+// Major.Minor.
+type KernelVersion struct {
+	Major, Minor, Patch int
+}
+
+// The versions whose sources were read line by line; others are placed
+// between them by the grammar tables.
+var (
+	Kernel61  = KernelVersion{6, 1, 0}
+	Kernel612 = KernelVersion{6, 12, 0}
+	Kernel72  = KernelVersion{7, 2, 0}
+
+	// OldestKnown and NewestKnown bound the grammar this package models.
+	OldestKnown = Kernel61
+	NewestKnown = Kernel72
+)
+
+var releaseRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?`)
+
+// ParseKernelVersion accepts a uname release such as "6.1.0-56-cloud-amd64"
+// or "6.12.48+deb13-cloud-amd64", a plain "6.12", or "latest" (the newest
+// grammar known here).
+func ParseKernelVersion(release string) (KernelVersion, error) {
+	s := strings.TrimSpace(release)
+	if s == "latest" || s == "mainline" {
+		return NewestKnown, nil
+	}
+	m := releaseRE.FindStringSubmatch(s)
+	if m == nil {
+		return KernelVersion{}, fmt.Errorf("kernel version %q: want a release like 6.1 or 6.12.48+deb13-cloud-amd64", release)
+	}
+	var v KernelVersion
+	v.Major, _ = strconv.Atoi(m[1])
+	v.Minor, _ = strconv.Atoi(m[2])
+	if m[3] != "" {
+		v.Patch, _ = strconv.Atoi(m[3])
+	}
+	return v, nil
+}
+
+func (v KernelVersion) String() string {
+	if v.Patch == 0 {
+		return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	}
+	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
+}
+
+// AtLeast reports whether v is release o or newer, ignoring patch levels.
+func (v KernelVersion) AtLeast(o KernelVersion) bool {
+	if v.Major != o.Major {
+		return v.Major > o.Major
+	}
+	return v.Minor >= o.Minor
+}
+
+// IsZero reports whether v was never set.
+func (v KernelVersion) IsZero() bool { return v == KernelVersion{} }
