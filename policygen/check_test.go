@@ -145,8 +145,8 @@ func TestVerdicts(t *testing.T) {
 	cfg61 := loadConfig(t, "config-6.1-debian-cloud")
 	cfg612 := loadConfig(t, "config-6.12-debian-cloud")
 	targets := []struct {
-		v   KernelVersion
-		cfg *KernelConfig
+		v    KernelVersion
+		cfg  *KernelConfig
 		pick func(i int) string
 	}{
 		{Kernel61, cfg61, func(i int) string { return verdicts[i].v61 }},
