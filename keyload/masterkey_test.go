@@ -106,3 +106,8 @@ func TestTrustedLoadPayload(t *testing.T) {
 		t.Error("master key references")
 	}
 }
+
+func mkUnlinkKey(id, ring int) error {
+	_, err := unix.KeyctlInt(unix.KEYCTL_UNLINK, id, ring, 0, 0)
+	return err
+}

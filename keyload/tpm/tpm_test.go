@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -331,5 +332,16 @@ func TestUnsealErrorText(t *testing.T) {
 	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "PCR policy mismatch (PCRs 8, 13)") {
 		t.Errorf("error %v should name PCRs 8 and 13", err)
+	}
+}
+
+func TestOpenWaitNoTPM(t *testing.T) {
+	start := time.Now()
+	_, err := OpenWait(filepath.Join(t.TempDir(), "tpmrm0"), 50*time.Millisecond)
+	if !errors.Is(err, ErrNoTPM) || !strings.Contains(err.Error(), "tpmrm0 did not appear within 50ms") {
+		t.Fatalf("got %v", err)
+	}
+	if time.Since(start) < 50*time.Millisecond {
+		t.Error("did not wait")
 	}
 }

@@ -2,11 +2,14 @@ package tpm
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
@@ -32,6 +35,32 @@ func Open(name string) (transport.TPMCloser, error) {
 		return nil, fmt.Errorf("open TPM %s: %w", name, err)
 	}
 	return t, nil
+}
+
+// ErrNoTPM: the TPM device did not appear.
+var ErrNoTPM = errors.New("no TPM")
+
+// OpenWait opens a TPM device, waiting up to timeout for it to appear
+// (the TPM driver may probe after the initramfs starts). Sockets are
+// opened at once.
+func OpenWait(name string, timeout time.Duration) (transport.TPMCloser, error) {
+	if strings.HasPrefix(name, "unix:") {
+		return Open(name)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := os.Stat(name)
+		if err == nil {
+			return Open(name)
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open TPM %s: %w", name, err)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: %s did not appear within %v", ErrNoTPM, name, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // socketTPM speaks raw TPM 2.0 commands over one stream connection, as
