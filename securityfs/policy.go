@@ -64,12 +64,8 @@ func (e *RuleError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "IMA policy rule %d %q", e.Index+1, e.Rule)
 	}
-	if e.Errno != 0 {
-		fmt.Fprintf(&b, ": refused with %s", errnoText(e.Errno))
-	} else {
-		fmt.Fprintf(&b, ": short write, the kernel took %d of %d bytes", e.Wrote, len(e.Rule)+1)
-	}
-	if e.Errno == unix.EACCES && !e.Signed {
+	fmt.Fprintf(&b, ": %s", e.verdict())
+	if e.wantsSigned() && !e.Signed {
 		b.WriteString(" (the kernel requires a signed policy: give the policy file's absolute path)")
 	}
 	if reason := e.Reason(); reason != "" {
@@ -85,6 +81,19 @@ func (e *RuleError) Error() string {
 }
 
 func (e *RuleError) Unwrap() error { return e.Err }
+
+func (e *RuleError) verdict() string {
+	if e.Errno != 0 {
+		return "refused with " + errnoText(e.Errno)
+	}
+	return fmt.Sprintf("short write, the kernel took %d of %d bytes", e.Wrote, len(e.Rule)+1)
+}
+
+// wantsSigned: EACCES, or 0 bytes taken (a kernel that requires a signed
+// policy but does not enforce appraisal ignores rules).
+func (e *RuleError) wantsSigned() bool {
+	return e.Errno == unix.EACCES || (e.Errno == 0 && e.Wrote == 0)
+}
 
 // Reason picks the kernel messages that explain the refusal: the refused
 // rule's audit record (type=1807 … res=0) and status records (1802), not
@@ -146,8 +155,8 @@ func LoadPolicy(fs FS, rules []string, opts PolicyOptions) (PolicyResult, error)
 
 	outcome, err := fs.policySession(policy, res, rules, opts.Path, log)
 	var re *RuleError
-	if res.Mode == "rules" && opts.Path != "" && errors.As(err, &re) && re.Index == 0 && re.Errno == unix.EACCES {
-		res.Mode, res.SignedWhy = "signed", "the kernel refused rules with EACCES: it requires a signed policy"
+	if res.Mode == "rules" && opts.Path != "" && errors.As(err, &re) && re.Index == 0 && re.wantsSigned() {
+		res.Mode, res.SignedWhy = "signed", "the kernel refused the first rule ("+re.verdict()+"): it requires a signed policy"
 		outcome, err = fs.policySession(policy, res, rules, opts.Path, log)
 	}
 	if err != nil {
@@ -223,14 +232,23 @@ func (fs FS) policySession(policy string, res PolicyResult, rules []string, path
 	return "", nil
 }
 
+// abortPath is written when the abort rule was not refused: a kernel
+// that requires a signed policy without enforcing appraisal ignores rules
+// (write returns 0) but fails on a path it cannot open, and any failure
+// marks the session invalid. /dev/null is not a directory, so this path
+// can never exist.
+const abortPath = "/dev/null/imaboot-abort-this-policy-load"
+
 // abortSession makes sure close(2) loads nothing: close commits every rule
 // written since open unless a write failed, so write one that fails. Any
 // error will do (the kernel marks the session invalid on every failed
-// write); a write that does not fail means close may have committed.
+// write); if neither the rule nor the path fails, close may commit.
 func abortSession(w Writer) string {
 	var note string
-	if n, err := w.Write([]byte(abortRule + "\n")); err == nil {
-		note = fmt.Sprintf("the kernel did not refuse the abort rule (write returned %d): close may have committed the rules written before", n)
+	if _, err := w.Write([]byte(abortRule + "\n")); err == nil {
+		if n, err := w.Write([]byte(abortPath + "\n")); err == nil {
+			note = fmt.Sprintf("the kernel refused neither the abort rule nor the abort path (write returned %d): close may have committed the rules written before", n)
+		}
 	}
 	if err := w.Close(); err != nil {
 		note = strings.TrimPrefix(note+"; close: "+errnoText(err), "; ")

@@ -179,6 +179,34 @@ func TestLoadPolicySignedFallbackOnEACCES(t *testing.T) {
 	}
 }
 
+// Newer kernels in log/fix appraise mode answer 0 to every rule when a
+// signed policy is required, and keep the session valid: the abort must
+// still make close load nothing, then the signed path goes in.
+func TestLoadPolicyIgnoredRulesAbortWithPath(t *testing.T) {
+	k := newFakeKernel(t)
+	k.ignoreRules = true
+	fs := k.fs()
+	_, err := LoadPolicy(fs, seedPolicy, PolicyOptions{})
+	var re *RuleError
+	if !errors.As(err, &re) || re.Wrote != 0 || re.Abort != "" || !strings.Contains(err.Error(), "requires a signed policy") {
+		t.Fatalf("error %v (%+v)", err, re)
+	}
+	want := []string{"open", "write " + seedPolicy[0] + "\n", "write " + abortRule + "\n", "write " + abortPath + "\n", "close"}
+	if got := k.Events(); !reflect.DeepEqual(got, want) {
+		t.Errorf("kernel saw\n%q\nwant\n%q", got, want)
+	}
+	if len(k.loaded) != 0 {
+		t.Errorf("an ignored-rules session committed %q", k.loaded)
+	}
+
+	policyFile := filepath.Join(t.TempDir(), "ima-policy")
+	os.WriteFile(policyFile, []byte(strings.Join(seedPolicy, "\n")+"\n"), 0o644)
+	res, err := LoadPolicy(fs, seedPolicy, PolicyOptions{Path: policyFile})
+	if err != nil || res.Mode != "signed" || len(k.loaded) != 1 {
+		t.Fatalf("%+v, %v, loaded %q", res, err, k.loaded)
+	}
+}
+
 func TestLoadPolicySignedRequiredWithoutPath(t *testing.T) {
 	k := newFakeKernel(t)
 	k.requireSigned = true
