@@ -6,6 +6,7 @@ package swtpm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +55,11 @@ func Start(stateDir string) (*Sim, error) {
 	go func() { s.done <- s.cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(s.Socket); err == nil {
+		// The socket file exists from bind(); only a connection shows
+		// that swtpm listens. swtpm serves one client at a time, so the
+		// probe is closed at once.
+		if c, err := net.Dial("unix", s.Socket); err == nil {
+			c.Close()
 			return s, nil
 		}
 		select {
@@ -65,7 +70,7 @@ func Start(stateDir string) (*Sim, error) {
 		}
 		if time.Now().After(deadline) {
 			s.Close()
-			return nil, errors.New("swtpm: socket did not appear within 10 s")
+			return nil, errors.New("swtpm: socket did not accept connections within 10 s")
 		}
 	}
 }
