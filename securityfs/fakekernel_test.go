@@ -36,6 +36,8 @@ type fakeKernel struct {
 	onLoad        string
 	failAtClose   bool // ima_check_policy refuses the combined policy
 
+	burstSeen string // printk burst sysctl value when the session opened
+
 	mu      sync.Mutex
 	events  []string
 	session []string
@@ -69,7 +71,12 @@ func (k *fakeKernel) fs() FS {
 	if _, err := os.Stat(cmdline); err != nil {
 		os.WriteFile(cmdline, []byte("console=ttyS0 root=/dev/vda\n"), 0o644)
 	}
+	burst := filepath.Join(k.root, "printk_ratelimit_burst")
+	if _, err := os.Stat(burst); err != nil {
+		os.WriteFile(burst, []byte("10\n"), 0o644)
+	}
 	return FS{
+		PrintkBurst:   burst,
 		Root:          k.root,
 		OpenWriter:    k.open,
 		OpenKernelLog: func() (KernelLog, error) { return &k.log, nil },
@@ -94,6 +101,8 @@ func (k *fakeKernel) open(path string) (Writer, error) {
 		return nil, &PathError{Op: "open for writing", Path: path, Err: unix.EBUSY}
 	}
 	k.busy = true
+	burst, _ := os.ReadFile(filepath.Join(k.root, "printk_ratelimit_burst"))
+	k.burstSeen = strings.TrimSpace(string(burst))
 	k.events = append(k.events, "open")
 	k.session, k.valid, k.nrules = nil, true, 0
 	return fakeSession{k}, nil

@@ -27,6 +27,11 @@ type FS struct {
 	StateDir string
 	// Cmdline is the kernel command line file; "" means /proc/cmdline.
 	Cmdline string
+	// PrintkBurst is the sysctl that limits how many audit records reach
+	// the kernel log per 5 s (kauditd prints through printk_ratelimit, 10 by
+	// default: every rule written logs one). "" means
+	// /proc/sys/kernel/printk_ratelimit_burst; "-" leaves it alone.
+	PrintkBurst string
 	// AuditWait bounds the wait for the kernel's audit record after a
 	// refused write: kauditd prints it asynchronously. 0 means 300ms.
 	AuditWait time.Duration
@@ -68,6 +73,13 @@ func (fs FS) cmdline() string {
 		return "/proc/cmdline"
 	}
 	return fs.Cmdline
+}
+
+func (fs FS) printkBurst() string {
+	if fs.PrintkBurst == "" {
+		return "/proc/sys/kernel/printk_ratelimit_burst"
+	}
+	return fs.PrintkBurst
 }
 
 func (fs FS) auditWait() time.Duration {

@@ -2,6 +2,8 @@ package securityfs
 
 import (
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,4 +94,26 @@ func collectAudit(log KernelLog, wait time.Duration, until func([]string) bool) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// raiseAuditBurst lets at least n audit records through the printk rate
+// limit until restore is called, so that the record explaining a refused
+// rule is not dropped behind the records of the rules before it (seen:
+// 2 of 11 records printed). Best effort: without /proc nothing changes.
+func (fs FS) raiseAuditBurst(n int) (restore func()) {
+	p := fs.printkBurst()
+	if p == "-" {
+		return func() {}
+	}
+	old, err := os.ReadFile(p)
+	if err != nil {
+		return func() {}
+	}
+	if cur, err := strconv.Atoi(strings.TrimSpace(string(old))); err != nil || cur >= n {
+		return func() {}
+	}
+	if err := os.WriteFile(p, []byte(strconv.Itoa(n)+"\n"), 0o644); err != nil {
+		return func() {}
+	}
+	return func() { os.WriteFile(p, old, 0o644) }
 }

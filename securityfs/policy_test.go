@@ -51,6 +51,12 @@ func TestLoadPolicyOneRulePerWriteThenConfirms(t *testing.T) {
 	if res.Mode != "rules" || res.Rules != len(seedPolicy) || res.Confirmed != "the kernel removed the policy file" {
 		t.Errorf("result %+v", res)
 	}
+	if k.burstSeen != "53" {
+		t.Errorf("printk burst during the session %q, want 53 (3 per rule + 20)", k.burstSeen)
+	}
+	if b, _ := os.ReadFile(fs.PrintkBurst); string(b) != "10\n" {
+		t.Errorf("printk burst not restored: %q", b)
+	}
 	if !strings.Contains(res.Summary(), "11 rules") {
 		t.Errorf("summary %q", res.Summary())
 	}
