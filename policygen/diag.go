@@ -52,6 +52,23 @@ func (d Diagnostic) String() string {
 // MarshalJSON writes the severity as "error" or "warning".
 func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
+// UnmarshalJSON reads "error" or "warning".
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err != nil {
+		return err
+	}
+	switch name {
+	case "error":
+		*s = Error
+	case "warning":
+		*s = Warning
+	default:
+		return fmt.Errorf("severity %q: want error or warning", name)
+	}
+	return nil
+}
+
 // HasErrors reports whether any diagnostic is an error.
 func HasErrors(diags []Diagnostic) bool {
 	for _, d := range diags {
