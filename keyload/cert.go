@@ -69,6 +69,9 @@ func (e *ParseError) Error() string {
 	if e.Index > 0 {
 		where = fmt.Sprintf("%s block %d", e.File, e.Index)
 	}
+	if e.Step == "read" {
+		return fmt.Sprintf("certificate %s: read: %v", where, e.Err)
+	}
 	return fmt.Sprintf("certificate %s: %s parse failed: %v", where, e.Step, e.Err)
 }
 

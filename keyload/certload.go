@@ -141,10 +141,8 @@ func certFilesIn(dir string) ([]string, error) {
 		}
 		path := filepath.Join(dir, e.Name())
 		st, err := os.Stat(path) // follows symlinks
-		if err != nil {
-			return nil, fmt.Errorf("certificate directory: %w", err)
-		}
-		if st.Mode().IsRegular() {
+		if err != nil || st.Mode().IsRegular() {
+			// A dangling link is reported as that file's read error.
 			files = append(files, path)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 //	30-bundle.pem   two certificates, one with a custom SKI
 //	40-noski.pem    RSA-2048 without SubjectKeyIdentifier
 //	50-corrupt.crt  garbage
+//	60-dangling.pem symlink to nowhere
 //	.hidden.pem     skipped
 //	sub/            skipped
 func certDir(t *testing.T) string {
@@ -54,6 +55,9 @@ func certDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	copyTo(rsa, ".hidden.pem")
+	if err := os.Symlink("nowhere.pem", filepath.Join(dir, "60-dangling.pem")); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
@@ -73,8 +77,8 @@ func TestLoadCertificatesIntoSessionKeyring(t *testing.T) {
 	if !errors.As(err, &pe) || !strings.HasSuffix(pe.File, "50-corrupt.crt") || pe.Step != "X.509" {
 		t.Errorf("error %v, want an X.509 parse error for 50-corrupt.crt", err)
 	}
-	if len(report.Results) != 6 {
-		t.Fatalf("%d results, want 6:\n%s", len(report.Results), strings.Join(report.Lines(), "\n"))
+	if len(report.Results) != 7 {
+		t.Fatalf("%d results, want 7:\n%s", len(report.Results), strings.Join(report.Lines(), "\n"))
 	}
 	wantLoaded := 5
 	for _, res := range report.Results {
@@ -105,7 +109,7 @@ func TestLoadCertificatesIntoSessionKeyring(t *testing.T) {
 		t.Errorf("%d loaded, want %d:\n%s", report.Loaded(), wantLoaded, strings.Join(report.Lines(), "\n"))
 	}
 	lines := strings.Join(report.Lines(), "\n")
-	for _, want := range []string{"10-rsa.pem", "20-ec.der", "30-bundle.pem[2]", "key id 00c0ffee", "40-noski.pem", "warning: no SubjectKeyIdentifier", "rejected certificate", "50-corrupt.crt"} {
+	for _, want := range []string{"10-rsa.pem", "20-ec.der", "30-bundle.pem[2]", "key id 00c0ffee", "40-noski.pem", "warning: no SubjectKeyIdentifier", "rejected certificate", "50-corrupt.crt", "60-dangling.pem: read: open"} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("report lacks %q:\n%s", want, lines)
 		}
