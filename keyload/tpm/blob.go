@@ -24,6 +24,8 @@ import (
 //	…       2+m   parent name: the transient primary's TPM2B_NAME
 //	…       2+m   TPM2B_PUBLIC of the sealed object (holds the policy digest)
 //	…       2+m   TPM2B_PRIVATE of the sealed object (encrypted by the TPM)
+//	…       2+m   TPM2B_PUBLIC of the recovery object (size 0 if none)
+//	…       2+m   TPM2B_PRIVATE of the recovery object (size 0 if none)
 //	end-32  32    SHA-256 of every byte before it
 //
 // The PCR values are public; they let a failed unseal name the PCRs that
@@ -73,7 +75,15 @@ type Blob struct {
 	// TPM2B_PRIVATE contents (without their size fields).
 	Public  []byte
 	Private []byte
+	// RecoveryPublic and RecoveryPrivate, if set, are a second sealed
+	// object with the same secret whose only authorization is a
+	// passphrase (see SealOptions.RecoveryPassphrase).
+	RecoveryPublic  []byte
+	RecoveryPrivate []byte
 }
+
+// HasRecovery says whether the blob carries a passphrase-sealed copy.
+func (b *Blob) HasRecovery() bool { return len(b.RecoveryPublic) > 0 }
 
 // PCRIndexes lists the policy's PCRs, ascending.
 func (b *Blob) PCRIndexes() []int {
@@ -110,7 +120,7 @@ func (b *Blob) MarshalBinary() ([]byte, error) {
 		w.WriteByte(byte(p.Index))
 		put2B(&w, p.Value)
 	}
-	for _, f := range [][]byte{b.ParentName, b.Public, b.Private} {
+	for _, f := range [][]byte{b.ParentName, b.Public, b.Private, b.RecoveryPublic, b.RecoveryPrivate} {
 		if len(f) > 0xffff {
 			return nil, fmt.Errorf("encode sealed blob: field of %d bytes", len(f))
 		}
@@ -168,7 +178,7 @@ func ParseBlob(data []byte, source string) (*Blob, error) {
 		b.PCRs = append(b.PCRs, PCRValue{Index: int(idx), Value: v})
 	}
 	var err error
-	for _, f := range []*[]byte{&b.ParentName, &b.Public, &b.Private} {
+	for _, f := range []*[]byte{&b.ParentName, &b.Public, &b.Private, &b.RecoveryPublic, &b.RecoveryPrivate} {
 		if *f, err = get2B(r); err != nil {
 			return nil, corrupt("object cut short")
 		}
@@ -185,6 +195,9 @@ func ParseBlob(data []byte, source string) (*Blob, error) {
 	}
 	if len(b.Public) == 0 || len(b.Private) == 0 {
 		return nil, corrupt("empty sealed object")
+	}
+	if (len(b.RecoveryPublic) == 0) != (len(b.RecoveryPrivate) == 0) {
+		return nil, corrupt("half a recovery object")
 	}
 	return b, nil
 }

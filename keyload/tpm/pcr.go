@@ -67,6 +67,7 @@ func ReadPCRs(t transport.TPM, bank tpm2.TPMIAlgHash, pcrs []int) (map[int][]byt
 	if err := checkPCRs(pcrs); err != nil {
 		return nil, err
 	}
+	t = retrier{t}
 	out := map[int][]byte{}
 	missing := slices.Clone(pcrs)
 	for len(missing) > 0 {
@@ -119,7 +120,7 @@ func ExtendPCR(t transport.TPM, pcr int, measurement []byte) error {
 			HashAlg: tpm2.TPMAlgSHA256,
 			Digest:  digest[:],
 		}}},
-	}.Execute(t)
+	}.Execute(retrier{t})
 	if err != nil {
 		return fmt.Errorf("extend PCR %d: %w", pcr, err)
 	}

@@ -45,6 +45,7 @@ func flush(t transport.TPM, h tpm2.TPMHandle) {
 // sealed under (CreatePrimary, then FlushContext): false means the blob
 // belongs to another TPM, or to this one before its owner was cleared.
 func ParentMatches(t transport.TPM, b *Blob, opts UnsealOptions) (bool, error) {
+	t = retrier{t}
 	p, err := createPrimary(t, opts.OwnerAuth)
 	if err != nil {
 		return false, err

@@ -30,6 +30,11 @@ type SealOptions struct {
 	PCRValues map[int][]byte
 	// OwnerAuth is the owner hierarchy's authorization, usually empty.
 	OwnerAuth []byte
+	// RecoveryPassphrase, if not nil, also seals the secret in a second
+	// object opened by this passphrase alone (UnsealRecovery), so a
+	// booted, locked system can still reseal after an update. Guesses are
+	// limited by the TPM's dictionary-attack lockout.
+	RecoveryPassphrase []byte
 }
 
 // policy resolves the options into a bank, a lock PCR and the ascending
@@ -140,6 +145,7 @@ func Seal(t transport.TPM, secret []byte, opts SealOptions) (*Blob, error) {
 	if len(secret) == 0 || len(secret) > MaxSecret {
 		return nil, fmt.Errorf("seal: secret of %d bytes (1-%d allowed)", len(secret), MaxSecret)
 	}
+	t = retrier{t}
 	bank, lock, _, err := opts.policy()
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
@@ -158,46 +164,73 @@ func Seal(t transport.TPM, secret []byte, opts SealOptions) (*Blob, error) {
 	}
 	defer flush(t, primary.handle)
 
+	pub, priv, err := createSealed(t, primary, secret, nil, tpm2.TPMAObject{
+		FixedTPM:    true,
+		FixedParent: true,
+		// Only the policy authorizes use; there is no password.
+		UserWithAuth:    false,
+		AdminWithPolicy: true,
+		NoDA:            true,
+	}, digest)
+	if err != nil {
+		return nil, fmt.Errorf("seal: create sealed object: %w", err)
+	}
+	b := &Blob{
+		Bank:       bank,
+		LockPCR:    lock,
+		PCRs:       values,
+		ParentName: slices.Clone(primary.name.Buffer),
+		Public:     pub,
+		Private:    priv,
+	}
+	if opts.RecoveryPassphrase != nil {
+		auth := recoveryAuth(opts.RecoveryPassphrase)
+		defer clear(auth)
+		b.RecoveryPublic, b.RecoveryPrivate, err = createSealed(t, primary, secret, auth, tpm2.TPMAObject{
+			FixedTPM:    true,
+			FixedParent: true,
+			// The passphrase authorizes use, and wrong guesses count
+			// towards the TPM's dictionary-attack lockout.
+			UserWithAuth: true,
+			NoDA:         false,
+		}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("seal: create recovery object: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// createSealed creates a sealed data object holding secret under the
+// primary and returns its public and private areas. The sensitive part
+// (secret and auth) is the first command parameter and travels encrypted
+// in a session salted with the primary key.
+func createSealed(t transport.TPM, primary *primaryKey, secret, auth []byte, attrs tpm2.TPMAObject, policy []byte) (pub, priv []byte, err error) {
 	data := slices.Clone(secret)
 	defer clear(data)
 	rsp, err := tpm2.Create{
 		ParentHandle: tpm2.AuthHandle{
 			Handle: primary.handle,
 			Name:   primary.name,
-			// The first command parameter (the sensitive data) is
-			// encrypted with a key only this process and the TPM know.
 			Auth: tpm2.HMAC(tpm2.TPMAlgSHA256, 16,
 				tpm2.Salted(primary.handle, primary.public),
 				tpm2.AESEncryption(128, tpm2.EncryptIn)),
 		},
 		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
-			Data: tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: data}),
+			UserAuth: tpm2.TPM2BAuth{Buffer: auth},
+			Data:     tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: data}),
 		}},
 		InPublic: tpm2.New2B(tpm2.TPMTPublic{
-			Type:    tpm2.TPMAlgKeyedHash,
-			NameAlg: tpm2.TPMAlgSHA256,
-			ObjectAttributes: tpm2.TPMAObject{
-				FixedTPM:    true,
-				FixedParent: true,
-				// Only the policy authorizes use; there is no password.
-				UserWithAuth:    false,
-				AdminWithPolicy: true,
-				NoDA:            true,
-			},
-			AuthPolicy: tpm2.TPM2BDigest{Buffer: digest},
+			Type:             tpm2.TPMAlgKeyedHash,
+			NameAlg:          tpm2.TPMAlgSHA256,
+			ObjectAttributes: attrs,
+			AuthPolicy:       tpm2.TPM2BDigest{Buffer: policy},
 			Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgKeyedHash,
 				&tpm2.TPMSKeyedHashParms{Scheme: tpm2.TPMTKeyedHashScheme{Scheme: tpm2.TPMAlgNull}}),
 		}),
 	}.Execute(t)
 	if err != nil {
-		return nil, fmt.Errorf("seal: create sealed object: %w", err)
+		return nil, nil, err
 	}
-	return &Blob{
-		Bank:       bank,
-		LockPCR:    lock,
-		PCRs:       values,
-		ParentName: slices.Clone(primary.name.Buffer),
-		Public:     slices.Clone(rsp.OutPublic.Bytes()),
-		Private:    slices.Clone(rsp.OutPrivate.Buffer),
-	}, nil
+	return slices.Clone(rsp.OutPublic.Bytes()), slices.Clone(rsp.OutPrivate.Buffer), nil
 }

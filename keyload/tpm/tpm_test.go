@@ -345,3 +345,39 @@ func TestOpenWaitNoTPM(t *testing.T) {
 		t.Error("did not wait")
 	}
 }
+
+func TestRecoveryPassphraseOpensLockedBlob(t *testing.T) {
+	w := &wire{TPM: startTPM(t)}
+	pass := []byte("correct horse battery staple")
+	blob, err := Seal(w, secret, SealOptions{RecoveryPassphrase: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := blob.MarshalBinary()
+	back, err := ParseBlob(data, "kmk.sealed")
+	if err != nil || !back.HasRecovery() {
+		t.Fatalf("round trip through the file format: %v", err)
+	}
+	if err := ExtendPCR(w, DefaultLockPCR, []byte(LockMeasurement)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Unseal(w, back, UnsealOptions{}); !errors.Is(err, ErrPolicyMismatch) {
+		t.Fatalf("PCR unseal after lock: %v", err)
+	}
+	got, err := UnsealRecovery(w, back, pass, UnsealOptions{})
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("recovery unseal: %q %v", got, err)
+	}
+	if _, err := UnsealRecovery(w, back, []byte("wrong"), UnsealOptions{}); !errors.Is(err, ErrBadPassphrase) || !strings.Contains(err.Error(), "kmk.sealed") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	for i, m := range w.seen {
+		if bytes.Contains(m, secret[:16]) || bytes.Contains(m, pass) || bytes.Contains(m, recoveryAuth(pass)) {
+			t.Errorf("message %d carries the secret or the passphrase in the clear", i)
+		}
+	}
+	plain, _ := Seal(w, secret, SealOptions{})
+	if _, err := UnsealRecovery(w, plain, pass, UnsealOptions{}); !errors.Is(err, ErrNoRecovery) {
+		t.Errorf("blob without recovery: %v", err)
+	}
+}

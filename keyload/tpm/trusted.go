@@ -70,6 +70,7 @@ type TrustedUnseal struct {
 // Unseal consumes the session; Close flushes what is left. t must be the
 // raw TPM device.
 func PrepareTrustedUnseal(t transport.TPM, b *Blob, opts UnsealOptions) (*TrustedUnseal, error) {
+	t = retrier{t}
 	primary, err := createPrimary(t, opts.OwnerAuth)
 	if err != nil {
 		return nil, fmt.Errorf("prepare trusted unseal of %s: %w", b.name(), err)

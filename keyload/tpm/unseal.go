@@ -63,7 +63,7 @@ func Unseal(t transport.TPM, b *Blob, opts UnsealOptions) ([]byte, error) {
 	// Deferred first so it runs last, after the flushes.
 	sc := &scrubber{TPM: t}
 	defer sc.scrub()
-	t = sc
+	t = retrier{sc}
 	primary, err := createPrimary(t, opts.OwnerAuth)
 	if err != nil {
 		return nil, fmt.Errorf("unseal %s: %w", b.name(), err)
