@@ -65,8 +65,13 @@ func (e *RuleError) Error() string {
 		fmt.Fprintf(&b, "IMA policy rule %d %q", e.Index+1, e.Rule)
 	}
 	fmt.Fprintf(&b, ": %s", e.verdict())
-	if e.wantsSigned() && !e.Signed {
+	switch {
+	case e.wantsSigned() && !e.Signed:
 		b.WriteString(" (the kernel requires a signed policy: give the policy file's absolute path)")
+	case e.Signed && e.Errno == unix.EACCES:
+		b.WriteString(" (the kernel appraised the policy file and refused it: check its security.ima signature and the IMA keyring)")
+	case e.Signed && (e.Errno == unix.ENOENT || e.Errno == unix.ENOTDIR):
+		b.WriteString(" (the kernel cannot open that path from its current root)")
 	}
 	if reason := e.Reason(); reason != "" {
 		fmt.Fprintf(&b, "; kernel: %s", reason)

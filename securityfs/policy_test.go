@@ -213,6 +213,25 @@ func TestLoadPolicyIgnoredRulesAbortWithPath(t *testing.T) {
 	}
 }
 
+func TestLoadPolicySignedPathMissing(t *testing.T) {
+	k := newFakeKernel(t)
+	fs := k.fs()
+	missing := filepath.Join(t.TempDir(), "no-such-policy")
+	_, err := LoadPolicy(fs, seedPolicy, PolicyOptions{Path: missing, Signed: true})
+	var re *RuleError
+	if !errors.As(err, &re) || !re.Signed || re.Errno != unix.ENOENT {
+		t.Fatalf("error %v, want ENOENT for the signed path", err)
+	}
+	for _, w := range []string{missing, "cannot open that path", "Unable to open file", "nothing loaded"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if len(k.loaded) != 0 {
+		t.Errorf("loaded %q", k.loaded)
+	}
+}
+
 func TestLoadPolicySignedRequiredWithoutPath(t *testing.T) {
 	k := newFakeKernel(t)
 	k.requireSigned = true
