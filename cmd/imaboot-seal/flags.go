@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -16,6 +18,7 @@ var errHelp = errors.New("help")
 
 // app holds the parsed command line and where output goes.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 
 	tpmPath    string
@@ -28,6 +31,7 @@ type app struct {
 	force      bool
 	masterName string
 	evmKeyLen  int
+	passFile   string
 	set        map[string]bool // flags given on the command line
 }
 
@@ -40,8 +44,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // flagsFor lists the flags each command takes beyond the common ones.
 var flagsFor = map[string][]string{
-	"init":   {"pcrs", "lock-pcr", "pcr-value", "pcr-values", "force", "master-name", "evm-key-len"},
-	"reseal": {"pcrs", "lock-pcr", "pcr-value", "pcr-values"},
+	"init":   {"pcrs", "lock-pcr", "pcr-value", "pcr-values", "force", "master-name", "evm-key-len", "passphrase-file"},
+	"reseal": {"pcrs", "lock-pcr", "pcr-value", "pcr-values", "passphrase-file"},
 	"status": {},
 }
 
@@ -60,6 +64,7 @@ func (a *app) parse(args []string) (func() (int, error), error) {
 	fs.BoolVar(&a.force, "force", false, "")
 	fs.StringVar(&a.masterName, "master-name", keyload.DefaultMasterKeyName, "")
 	fs.IntVar(&a.evmKeyLen, "evm-key-len", keyload.DefaultEVMKeyLen, "")
+	fs.StringVar(&a.passFile, "passphrase-file", "", "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 
@@ -153,4 +158,25 @@ func (a *app) sealOptions() (tpm.SealOptions, error) {
 		o.PCRValues = values
 	}
 	return o, nil
+}
+
+// readPassphrase reads --passphrase-file ("-" is standard input), without
+// its trailing newline. The caller clears it.
+func (a *app) readPassphrase() ([]byte, error) {
+	var data []byte
+	var err error
+	if a.passFile == "-" {
+		data, err = io.ReadAll(a.stdin)
+	} else {
+		data, err = os.ReadFile(a.passFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--passphrase-file: %w", err)
+	}
+	p := bytes.TrimRight(data, "\r\n")
+	if len(p) == 0 {
+		clear(data)
+		return nil, fmt.Errorf("--passphrase-file %s: empty passphrase", a.passFile)
+	}
+	return p, nil
 }

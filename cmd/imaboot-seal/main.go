@@ -40,6 +40,14 @@ Flags (init, reseal):
   The lock PCR is sealed to all zeros (its value before the agent extends
   it) unless a value is given for it.
 
+Flags (init, reseal):
+  --passphrase-file FILE
+                      recovery passphrase ("-": standard input). init also
+                      seals the master key to this passphrase alone, so a
+                      booted (locked) system can reseal; reseal then opens
+                      the master key with it instead of the PCRs. Wrong
+                      guesses count towards the TPM's lockout.
+
 Flags (init):
   --force             overwrite existing blobs (the old EVM key is lost:
                       files labelled with its HMACs must be relabelled)
@@ -50,12 +58,16 @@ Examples:
   imaboot-seal init
   imaboot-seal init --pcrs 7,14 --lock-pcr 13
   imaboot-seal --tpm unix:/var/lib/vm1/tpm/server.sock init --sealed out/kmk.sealed --evm-blob out/evm-key.blob
+  imaboot-seal init --passphrase-file - < recovery.txt
+  imaboot-seal reseal --passphrase-file - --pcr-values predicted.txt
   imaboot-seal reseal --pcr-value 7=3d458cfe55cc03ea1f443f1562beec8df51c75e14a9fcf9a7234a13f198e7969
   imaboot-seal status
 
-reseal needs the master key: it unseals it first, which works only while
-the PCRs hold the sealed values and the lock PCR has not been extended in
-this boot (before imaboot-init locks, or on a system that does not lock).
+reseal needs the master key. Without --passphrase-file it unseals it with
+the PCRs, which works only while they hold the sealed values and the lock
+PCR has not been extended in this boot (before imaboot-init locks). With
+--passphrase-file it opens the recovery copy that init sealed to the
+passphrase; the new blob keeps that copy.
 
 Exit status: 0 done (status: the PCRs match the policy, or differ only by
 this boot's lock); 1 failed; 2 usage error; 3 status: the PCRs do not
@@ -63,7 +75,7 @@ match the policy (the next boot would not unseal).
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Exit codes.
@@ -75,8 +87,8 @@ const (
 )
 
 // run dispatches a command line and returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, err := a.parse(args)
 	if err == errHelp {
 		fmt.Fprint(stdout, usage)

@@ -28,6 +28,7 @@ type env struct {
 	tpmArg string
 	sealed string
 	evm    string
+	stdin  string
 }
 
 func newEnv(t *testing.T) *env {
@@ -55,7 +56,7 @@ func (e *env) run(args ...string) (int, string) {
 	e.t.Helper()
 	all := append([]string{"--tpm", e.tpmArg, "--sealed", e.sealed, "--evm-blob", e.evm}, args...)
 	var out bytes.Buffer
-	code := run(all, &out, &out)
+	code := run(all, strings.NewReader(e.stdin), &out, &out)
 	return code, out.String()
 }
 
@@ -194,10 +195,10 @@ func TestStatusOtherTPMAndCorruptBlob(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	var out bytes.Buffer
-	if code := run([]string{"--help"}, &out, &out); code != exitOK {
+	if code := run([]string{"--help"}, nil, &out, &out); code != exitOK {
 		t.Errorf("--help: %d", code)
 	}
-	for _, f := range []string{"--tpm", "--sealed", "--evm-blob", "--pcrs", "--lock-pcr", "--pcr-value", "--pcr-values", "--force", "--master-name", "--evm-key-len", "Exit status"} {
+	for _, f := range []string{"--tpm", "--sealed", "--evm-blob", "--pcrs", "--lock-pcr", "--pcr-value", "--pcr-values", "--force", "--master-name", "--evm-key-len", "--passphrase-file", "Exit status"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not document %s", f)
 		}
@@ -213,7 +214,7 @@ func TestUsage(t *testing.T) {
 		{"init", "--lock-pcr", "0"},
 	} {
 		out.Reset()
-		if code := run(args, &out, &out); code != exitUsage {
+		if code := run(args, nil, &out, &out); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d\n%s", args, code, exitUsage, out.String())
 		}
 	}
@@ -234,5 +235,41 @@ func TestParsePCRValues(t *testing.T) {
 		if err := parsePCRValue(s, v); err == nil {
 			t.Errorf("%q accepted", s)
 		}
+	}
+}
+
+func TestResealInLockedBootWithRecoveryPassphrase(t *testing.T) {
+	e := newEnv(t)
+	e.stdin = "open sesame\n"
+	if code, out := e.run("init", "--passphrase-file", "-"); code != exitOK || !strings.Contains(out, "recovery passphrase") {
+		t.Fatalf("init: %d\n%s", code, out)
+	}
+	tp := e.tpm()
+	if err := tpm.ExtendPCR(tp, tpm.DefaultLockPCR, []byte(tpm.LockMeasurement)); err != nil {
+		t.Fatal(err)
+	}
+	tp.Close()
+	next := tpm.LockedValue(make([]byte, 32), []byte("db update"))
+	pv := fmt.Sprintf("7=%x", next)
+	e.stdin = "wrong\n"
+	if code, out := e.run("reseal", "--passphrase-file", "-", "--pcr-value", pv); code != exitFailed || !strings.Contains(out, "wrong recovery passphrase") {
+		t.Fatalf("reseal with a wrong passphrase: %d\n%s", code, out)
+	}
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("open sesame\n"), 0o600)
+	if code, out := e.run("reseal", "--passphrase-file", pass, "--pcr-value", pv); code != exitOK {
+		t.Fatalf("reseal in a locked boot: %d\n%s", code, out)
+	}
+	code, out := e.run("status")
+	if code != exitMismatch || !strings.Contains(out, "recovery passphrase copy: yes") {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	// Next boot after the update: PCRs reset, PCR 7 holds the new value.
+	blob, err := tpm.ReadBlob(e.sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blob.PCRs[0].Index != 7 || !bytes.Equal(blob.PCRs[0].Value, next) || !bytes.Equal(blob.PCRs[1].Value, make([]byte, 32)) {
+		t.Errorf("resealed to %+v", blob.PCRs)
 	}
 }

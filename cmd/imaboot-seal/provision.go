@@ -42,6 +42,12 @@ func (a *app) init() (int, error) {
 		return exitFailed, err
 	}
 	defer clear(master)
+	if a.passFile != "" {
+		if opts.RecoveryPassphrase, err = a.readPassphrase(); err != nil {
+			return exitUsage, err
+		}
+		defer clear(opts.RecoveryPassphrase)
+	}
 	blob, err := tpm.Seal(t, master, opts)
 	if err != nil {
 		return exitFailed, fmt.Errorf("init: %w", err)
@@ -73,6 +79,9 @@ func (a *app) init() (int, error) {
 	}
 	fmt.Fprintf(a.stdout, "sealed master key %s to %s\n", a.masterName, describePolicy(blob))
 	fmt.Fprintf(a.stdout, "wrote %s and %s (EVM key of %d bytes under user:%s)\n", a.sealed, a.evmBlob, a.evmKeyLen, a.masterName)
+	if blob.HasRecovery() {
+		fmt.Fprintln(a.stdout, "the master key is also sealed to the recovery passphrase (for reseal)")
+	}
 	return exitOK, nil
 }
 
@@ -98,11 +107,21 @@ func (a *app) reseal() (int, error) {
 		return exitFailed, fmt.Errorf("reseal: %w", err)
 	}
 	defer t.Close()
-	master, err := tpm.Unseal(t, old, tpm.UnsealOptions{})
+	var master []byte
+	if a.passFile != "" {
+		pass, perr := a.readPassphrase()
+		if perr != nil {
+			return exitUsage, perr
+		}
+		master, err = tpm.UnsealRecovery(t, old, pass, tpm.UnsealOptions{})
+		clear(pass)
+	} else {
+		master, err = tpm.Unseal(t, old, tpm.UnsealOptions{})
+	}
 	if err != nil {
 		var pm *tpm.PolicyMismatchError
 		if errors.As(err, &pm) && old.LockPCR >= 0 && slices.Contains(pm.Changed, old.LockPCR) {
-			err = fmt.Errorf("reseal: %w\n(the master key can be unsealed only before imaboot-init extends lock PCR %d in a boot; reseal before that, or with init --force make a new EVM key and relabel)", err, old.LockPCR)
+			err = fmt.Errorf("reseal: %w\n(the master key can be unsealed only before imaboot-init extends lock PCR %d in a boot; use --passphrase-file if init set a recovery passphrase, or reseal before that)", err, old.LockPCR)
 		} else {
 			err = fmt.Errorf("reseal: %w", err)
 		}
@@ -113,6 +132,8 @@ func (a *app) reseal() (int, error) {
 	if err != nil {
 		return exitFailed, fmt.Errorf("reseal: %w", err)
 	}
+	// The recovery copy does not depend on PCRs: keep it as it is.
+	blob.RecoveryPublic, blob.RecoveryPrivate = old.RecoveryPublic, old.RecoveryPrivate
 	if err := tpm.WriteBlob(a.sealed, blob); err != nil {
 		return exitFailed, fmt.Errorf("reseal: %w", err)
 	}

@@ -27,6 +27,11 @@ func (a *app) status() (int, error) {
 		code = exitFailed
 	default:
 		fmt.Fprintf(a.stdout, "sealed master key: %s (format 1): %s\n", a.sealed, describePolicy(blob))
+		if blob.HasRecovery() {
+			fmt.Fprintln(a.stdout, "  recovery passphrase copy: yes")
+		} else {
+			fmt.Fprintln(a.stdout, "  recovery passphrase copy: no")
+		}
 	}
 	a.evmStatus()
 	if blob == nil {
