@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,7 @@ const (
 	ActionLabeled  Action = "labeled"  // security.ima (and/or security.evm) written
 	ActionVerified Action = "verified" // labels already right: nothing written
 	ActionWouldSet Action = "would-label"
+	ActionLinked   Action = "hard-link" // another name of an inode handled under its first name
 	ActionFailed   Action = "failed"
 )
 
@@ -34,13 +36,17 @@ type fileResult struct {
 
 // labeler labels files; one per worker (it owns a read buffer).
 type labeler struct {
-	o   *Options
-	buf []byte
-	own *Keyring // the signer's public key, to recognise our own labels
+	o     *Options
+	buf   []byte
+	own   *Keyring  // the signer's public key, to recognise our own labels
+	links *sync.Map // inodes with several names already taken by a worker
 }
 
-func newLabeler(o *Options) *labeler {
-	lb := &labeler{o: o, buf: make([]byte, 256<<10)}
+// inode identifies a file with several hard links, labeled once.
+type inode struct{ dev, ino uint64 }
+
+func newLabeler(o *Options, links *sync.Map) *labeler {
+	lb := &labeler{o: o, buf: make([]byte, 256<<10), links: links}
 	if o.Signer != nil {
 		lb.own = NewKeyring()
 		lb.own.AddKey(o.Signer.KeyID, o.Signer.Public())
@@ -79,6 +85,14 @@ func (lb *labeler) label(it walkItem) fileResult {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		r.action, r.err = ActionFailed, fmt.Errorf("%s: no longer a regular file", it.path)
 		return r
+	}
+	if st.Nlink > 1 {
+		// Labels belong to the inode: label it once, or workers on two of its names
+		// would see each other's writes as changes (and ECDSA labels never settle).
+		if _, taken := lb.links.LoadOrStore(inode{st.Dev, st.Ino}, true); taken {
+			r.action = ActionLinked
+			return r
+		}
 	}
 	if !noatime {
 		// Put atime back after reading (reading would move it on relatime mounts).

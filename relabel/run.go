@@ -2,6 +2,7 @@ package relabel
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,7 @@ type Summary struct {
 	EVMSigned      int64         `json:"evm_signed"`      // portable EVM signatures written
 	AlreadyLabeled int64         `json:"already_labeled"` // labels already right, left alone
 	WouldLabel     int64         `json:"would_label"`     // dry run: files that would be written
+	HardLinks      int64         `json:"hard_links"`      // further names of inodes handled under another name
 	Skipped        int64         `json:"skipped"`         // symlinks, special files, other or pseudo file systems, excluded
 	Failed         int64         `json:"failed"`
 	Failures       []Failure     `json:"failures"`
@@ -54,6 +56,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 				s.AlreadyLabeled++
 			case ActionWouldSet:
 				s.WouldLabel++
+			case ActionLinked:
+				s.HardLinks++
 			}
 			if r.signed && r.action != ActionFailed {
 				s.Signed++
@@ -63,7 +67,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			}
 		},
 	}
-	err := runWorkers(ctx, &o, c, func() func(walkItem) fileResult { return newLabeler(&o).label })
+	links := &sync.Map{}
+	err := runWorkers(ctx, &o, c, func() func(walkItem) fileResult { return newLabeler(&o, links).label })
 	sortFailures(s.Failures)
 	s.Duration = time.Since(start)
 	return s, err

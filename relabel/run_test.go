@@ -387,3 +387,22 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + d[i%10:i%10+1]
 }
+
+// Hard links name one inode: it is labeled once, even with ECDSA, whose signatures
+// differ each time (workers on two names would otherwise undo each other).
+func TestHardLinksLabeledOnce(t *testing.T) {
+	dir := labelDir(t)
+	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	signer, _ := NewSignerWithKeyID(ek, 7)
+	first := filepath.Join(dir, "l0")
+	writeFile(t, first, strings.Repeat("driver", 100000), 0o755)
+	for i := 1; i < 20; i++ {
+		if err := os.Link(first, filepath.Join(dir, "l"+itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, Signer: signer, Workers: 4, Force: true})
+	if err != nil || s.Failed != 0 || s.Labeled != 1 || s.HardLinks != 19 {
+		t.Fatalf("%+v %v", s, err)
+	}
+}

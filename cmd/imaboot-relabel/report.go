@@ -78,8 +78,8 @@ func printSummary(stdout, stderr io.Writer, s relabel.Summary, asJSON bool, m *r
 	if s.DryRun {
 		n = s.WouldLabel
 	}
-	fmt.Fprintf(stdout, "%d files (%s) in %s: %d %s (%d signed, %d EVM portable signatures), %d already right, %d skipped, %d failed\n",
-		s.Files, size(s.Bytes), s.Duration.Round(time.Millisecond), n, verb, s.Signed, s.EVMSigned, s.AlreadyLabeled, s.Skipped, s.Failed)
+	fmt.Fprintf(stdout, "%d files (%s) in %s: %d %s (%d signed, %d EVM portable signatures), %d already right, %d further hard links, %d skipped, %d failed\n",
+		s.Files, size(s.Bytes), s.Duration.Round(time.Millisecond), n, verb, s.Signed, s.EVMSigned, s.AlreadyLabeled, s.HardLinks, s.Skipped, s.Failed)
 	if m != nil && m.Len() > 0 {
 		fmt.Fprintf(stdout, "%d configuration files listed as mutable (hashed, not signed, unless executable)\n", m.Len())
 	}
