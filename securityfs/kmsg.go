@@ -64,13 +64,14 @@ func kmsgMessage(record string) string {
 }
 
 // integrityMessages keeps the messages that explain an IMA/EVM decision:
-// audit records of type 1802 (integrity status, e.g. "policy_update") and
-// 1807 (a parsed policy rule, with res=0 when refused), and the "ima:" and
-// "evm:" lines the kernel prints itself.
+// audit records of type 1800 (an appraisal, e.g. of a signed policy file),
+// 1802 (integrity status, e.g. "policy_update") and 1807 (a parsed policy
+// rule, with res=0 when refused), and the "ima:" and "evm:" lines the
+// kernel prints itself.
 func integrityMessages(msgs []string) []string {
 	var keep []string
 	for _, m := range msgs {
-		if strings.Contains(m, "type=1807") || strings.Contains(m, "type=1802") ||
+		if strings.Contains(m, "type=1807") || strings.Contains(m, "type=1802") || strings.Contains(m, "type=1800") ||
 			strings.HasPrefix(m, "ima: ") || strings.HasPrefix(m, "evm: ") || strings.HasPrefix(m, "IMA: ") {
 			keep = append(keep, m)
 		}

@@ -44,8 +44,8 @@ func TestKmsgMessageAndFilter(t *testing.T) {
 	if m := kmsgMessage(rec); m != "audit: type=1807 audit(1700000000.123:4): action=appraise func=BOGUS res=0" {
 		t.Errorf("message %q", m)
 	}
-	got := integrityMessages([]string{"virtio_blk: vda", "ima: policy update completed", "audit: type=1802 op=policy_update", "audit: type=1300 syscall"})
-	if len(got) != 2 {
+	got := integrityMessages([]string{"virtio_blk: vda", "ima: policy update completed", "audit: type=1802 op=policy_update", "audit: type=1300 syscall", "audit: type=1800 op=appraise_data cause=IMA-signature-required"})
+	if len(got) != 3 {
 		t.Errorf("kept %q", got)
 	}
 }

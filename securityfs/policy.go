@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -109,13 +110,15 @@ func (e *RuleError) Reason() string {
 	var specific, generic []string
 	seen := map[string]bool{}
 	for _, m := range e.Audit {
-		if seen[m] || strings.Contains(m, abortRule) || strings.Contains(m, abortPath) ||
-			strings.Contains(m, "res=1") || strings.Contains(m, "policy update") {
+		key := auditStamp.ReplaceAllString(m, "audit()")
+		if seen[key] || strings.Contains(m, abortRule) || strings.Contains(m, abortPath) ||
+			strings.Contains(m, "res=1") || strings.Contains(m, "policy update") ||
+			(e.Signed && strings.Contains(m, "signed policy")) { // the abort rule's answer
 			continue
 		}
-		seen[m] = true // the abort write repeats some messages
+		seen[key] = true // the abort write repeats some messages
 		switch {
-		case strings.Contains(m, "type=1807"), strings.Contains(m, "signed policy"),
+		case strings.Contains(m, "type=1807"), strings.Contains(m, "type=1800"), strings.Contains(m, "signed policy"),
 			strings.HasPrefix(m, "ima: "), strings.HasPrefix(m, "IMA: "):
 			specific = append(specific, m)
 		case strings.Contains(m, "cause=failed"), strings.Contains(m, `cause="failed"`):
@@ -131,6 +134,10 @@ func (e *RuleError) Reason() string {
 	}
 	return ""
 }
+
+// auditStamp is the "audit(time:serial)" part that differs between two
+// otherwise equal records.
+var auditStamp = regexp.MustCompile(`audit\([0-9.:]+\)`)
 
 // LoadPolicy loads an IMA policy whose rules were already checked and are
 // in canonical form (no comments, no blank lines, no CR), all in one open
