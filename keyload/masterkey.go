@@ -169,3 +169,38 @@ func UnsealMasterKey(t transport.TPM, blobFile, name string, keyring int) (Maste
 	}
 	return res, stepErr
 }
+
+// LoadTrustedMasterKey is the boot's master key step in `trusted` mode
+// (kernels with CONFIG_TRUSTED_KEYS): on the raw TPM device (/dev/tpm0,
+// whose handles the kernel shares), prepare the primary key and a
+// satisfied PolicyPCR session, add the `trusted` key name from the blob
+// so the kernel loads and unseals it itself, flush, then extend the lock
+// PCR whatever happened. The secret never enters user space.
+func LoadTrustedMasterKey(raw transport.TPM, blobFile, name string, keyring int) (MasterKeyResult, error) {
+	res := MasterKeyResult{LockPCR: tpm.DefaultLockPCR}
+	var stepErr error
+	blob, err := tpm.ReadBlob(blobFile)
+	if err != nil {
+		stepErr = err
+	} else {
+		res.LockPCR = blob.LockPCR
+		prep, err := tpm.PrepareTrustedUnseal(raw, blob, tpm.UnsealOptions{})
+		if err != nil {
+			stepErr = err
+		} else {
+			payload := TrustedLoadPayload(prep.KeyBlob, uint32(prep.Session))
+			res.KeyID, err = AddTrustedMasterKey(name, payload, keyring)
+			if err != nil {
+				stepErr = fmt.Errorf("%s: %w", blobFile, err)
+			}
+			prep.Close(raw)
+		}
+	}
+	if res.LockPCR >= 0 {
+		if err := tpm.ExtendPCR(raw, res.LockPCR, []byte(tpm.LockMeasurement)); err != nil {
+			return res, errors.Join(stepErr, fmt.Errorf("lock sealed blob %s: %w", blobFile, err))
+		}
+		res.Locked = true
+	}
+	return res, stepErr
+}

@@ -200,3 +200,38 @@ func mkUnlink(t *testing.T, ring int, ids ...int) {
 		}
 	}
 }
+
+func TestLoadTrustedMasterKeyWithoutKernelSupport(t *testing.T) {
+	// The host kernel has no trusted key type: the step must say so,
+	// leave nothing loaded in the TPM, and still lock.
+	sess := mkSession(t)
+	if _, err := os.Stat("/sys/module/trusted"); err == nil {
+		t.Skip("this kernel has trusted keys; the VM tests cover that path")
+	}
+	tp := mkTPM(t)
+	master, _ := NewMasterKey()
+	blob, err := tpm.Seal(tp, master, tpm.SealOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := filepath.Join(t.TempDir(), "kmk.sealed")
+	tpm.WriteBlob(sealed, blob)
+	res, err := LoadTrustedMasterKey(tp, sealed, "kmk", sess)
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "CONFIG_TRUSTED_KEYS") || !strings.Contains(err.Error(), sealed) || !res.Locked {
+		t.Fatalf("got %+v %v", res, err)
+	}
+	if h, _ := tpm.PersistentHandles(tp); len(h) != 0 {
+		t.Errorf("persistent handles %v", h)
+	}
+	// The prepared session and primary were flushed: a new one starts
+	// at the same first handle numbers as in a fresh TPM.
+	u, err := tpm.PrepareTrustedUnseal(tp, blob, tpm.UnsealOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Close(tp)
+	if u.Parent != 0x80000000 {
+		t.Errorf("primary at %#x: an earlier object was left loaded", u.Parent)
+	}
+}
