@@ -32,6 +32,7 @@ type app struct {
 	masterName string
 	evmKeyLen  int
 	passFile   string
+	masterType string
 	set        map[string]bool // flags given on the command line
 }
 
@@ -44,7 +45,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // flagsFor lists the flags each command takes beyond the common ones.
 var flagsFor = map[string][]string{
-	"init":   {"pcrs", "lock-pcr", "pcr-value", "pcr-values", "force", "master-name", "evm-key-len", "passphrase-file"},
+	"init":   {"pcrs", "lock-pcr", "pcr-value", "pcr-values", "force", "master-name", "evm-key-len", "passphrase-file", "master-type"},
 	"reseal": {"pcrs", "lock-pcr", "pcr-value", "pcr-values", "passphrase-file"},
 	"status": {},
 }
@@ -65,6 +66,7 @@ func (a *app) parse(args []string) (func() (int, error), error) {
 	fs.StringVar(&a.masterName, "master-name", keyload.DefaultMasterKeyName, "")
 	fs.IntVar(&a.evmKeyLen, "evm-key-len", keyload.DefaultEVMKeyLen, "")
 	fs.StringVar(&a.passFile, "passphrase-file", "", "")
+	fs.StringVar(&a.masterType, "master-type", string(keyload.MasterKeyUser), "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 

@@ -198,7 +198,7 @@ func TestUsage(t *testing.T) {
 	if code := run([]string{"--help"}, nil, &out, &out); code != exitOK {
 		t.Errorf("--help: %d", code)
 	}
-	for _, f := range []string{"--tpm", "--sealed", "--evm-blob", "--pcrs", "--lock-pcr", "--pcr-value", "--pcr-values", "--force", "--master-name", "--evm-key-len", "--passphrase-file", "Exit status"} {
+	for _, f := range []string{"--tpm", "--sealed", "--evm-blob", "--pcrs", "--lock-pcr", "--pcr-value", "--pcr-values", "--force", "--master-name", "--evm-key-len", "--passphrase-file", "--master-type", "Exit status"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not document %s", f)
 		}
@@ -212,6 +212,9 @@ func TestUsage(t *testing.T) {
 		{"init", "--pcr-value", "7=abcd", "--tpm", "unix:/nonexistent"},
 		{"init", "--pcrs", "7,x"},
 		{"init", "--lock-pcr", "0"},
+		{"init", "--master-type", "tpm"},
+		{"init", "--master-type", "trusted"}, // needs the raw device
+		{"reseal", "--master-type", "trusted"},
 	} {
 		out.Reset()
 		if code := run(args, nil, &out, &out); code != exitUsage {
@@ -271,5 +274,26 @@ func TestResealInLockedBootWithRecoveryPassphrase(t *testing.T) {
 	}
 	if blob.PCRs[0].Index != 7 || !bytes.Equal(blob.PCRs[0].Value, next) || !bytes.Equal(blob.PCRs[1].Value, make([]byte, 32)) {
 		t.Errorf("resealed to %+v", blob.PCRs)
+	}
+}
+
+func TestInitTrustedWithoutKernelSupport(t *testing.T) {
+	if _, err := os.Stat("/sys/module/trusted"); err == nil {
+		t.Skip("this kernel has trusted keys; the VM tests cover that path")
+	}
+	e := newEnv(t)
+	code, out := e.run("init", "--master-type", "trusted")
+	if code != exitFailed || !strings.Contains(out, "CONFIG_TRUSTED_KEYS") {
+		t.Fatalf("init --master-type trusted: %d\n%s", code, out)
+	}
+	for _, f := range []string{e.sealed, e.evm} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s written although init failed", f)
+		}
+	}
+	tp := e.tpm()
+	defer tp.Close()
+	if h, err := tpm.PersistentHandles(tp); err != nil || len(h) != 0 {
+		t.Errorf("persistent handles %v %v", h, err)
 	}
 }

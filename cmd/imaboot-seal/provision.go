@@ -31,6 +31,15 @@ func (a *app) init() (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	switch keyload.MasterKeyType(a.masterType) {
+	case keyload.MasterKeyUser:
+	case keyload.MasterKeyTrusted:
+		if a.tpmPath == tpm.DefaultDevice {
+			return exitUsage, fmt.Errorf("--master-type trusted: the kernel needs real TPM handles: use --tpm /dev/tpm0, not the resource manager %s", tpm.DefaultDevice)
+		}
+	default:
+		return exitUsage, fmt.Errorf("--master-type %q: want user or trusted", a.masterType)
+	}
 	t, err := tpm.Open(a.tpmPath)
 	if err != nil {
 		return exitFailed, fmt.Errorf("init: %w", err)
@@ -53,12 +62,25 @@ func (a *app) init() (int, error) {
 		return exitFailed, fmt.Errorf("init: %w", err)
 	}
 	var evmBlob []byte
+	mtype := keyload.MasterKeyType(a.masterType)
 	err = inPrivateSession(func(sess int) error {
-		// AddMasterKey clears master: the kernel holds the only copy.
-		if _, err := keyload.AddMasterKey(a.masterName, master, sess); err != nil {
+		if mtype == keyload.MasterKeyTrusted {
+			// The kernel unseals the blob just made, as at boot; the EVM
+			// key's blob then names trusted:NAME.
+			clear(master)
+			prep, err := tpm.PrepareTrustedUnseal(t, blob, tpm.UnsealOptions{})
+			if err != nil {
+				return err
+			}
+			defer prep.Close(t)
+			if _, err := keyload.AddTrustedMasterKey(a.masterName, keyload.TrustedLoadPayload(prep.KeyBlob, uint32(prep.Session)), sess); err != nil {
+				return err
+			}
+		} else if _, err := keyload.AddMasterKey(a.masterName, master, sess); err != nil {
+			// AddMasterKey clears master: the kernel holds the only copy.
 			return err
 		}
-		ref := keyload.MasterKeyRef(keyload.MasterKeyUser, a.masterName)
+		ref := keyload.MasterKeyRef(mtype, a.masterName)
 		_, b, err := keyload.NewEVMKey(keyload.EVMKeyName, ref, a.evmKeyLen, sess)
 		evmBlob = b
 		return err
@@ -78,7 +100,7 @@ func (a *app) init() (int, error) {
 		return exitFailed, fmt.Errorf("init: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "sealed master key %s to %s\n", a.masterName, describePolicy(blob))
-	fmt.Fprintf(a.stdout, "wrote %s and %s (EVM key of %d bytes under user:%s)\n", a.sealed, a.evmBlob, a.evmKeyLen, a.masterName)
+	fmt.Fprintf(a.stdout, "wrote %s and %s (EVM key of %d bytes under %s)\n", a.sealed, a.evmBlob, a.evmKeyLen, keyload.MasterKeyRef(mtype, a.masterName))
 	if blob.HasRecovery() {
 		fmt.Fprintln(a.stdout, "the master key is also sealed to the recovery passphrase (for reseal)")
 	}
