@@ -71,12 +71,17 @@ type socketTPM struct {
 	conn net.Conn
 }
 
+const socketTimeout = 2 * time.Minute
+
 // tpmHeaderSize is tag (2) + size (4) + code (4), in every command and response.
 const tpmHeaderSize = 10
 
 func (s *socketTPM) Send(cmd []byte) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A TPM answers in milliseconds to seconds (RSA key generation); a
+	// silent peer must not hang the caller forever.
+	s.conn.SetDeadline(time.Now().Add(socketTimeout))
 	if _, err := s.conn.Write(cmd); err != nil {
 		return nil, fmt.Errorf("send TPM command: %w", err)
 	}
