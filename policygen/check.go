@@ -32,7 +32,7 @@ func Check(rules []Rule, v KernelVersion, cfg *KernelConfig) []Diagnostic {
 	for _, r := range rules {
 		e, found := emulate(r.Tokens, r.Comment, v, cfg)
 		if n := len(r.Canonical()); n > MaxRuleLength {
-			found = append(found, finding{1, Error, CodeLength, fmt.Sprintf("rule is %d bytes long: one write to the policy file carries at most %d bytes and a newline", n, MaxRuleLength)})
+			found = append(found, finding{1, Error, CodeLength, fmt.Sprintf("rule is %d bytes long: the kernel reads at most %d bytes of one write, so it would parse a cut rule", n, MaxRuleLength)})
 		}
 		ok := true
 		for _, f := range found {
@@ -77,7 +77,7 @@ type Prediction struct {
 // would reach the kernel. A hash algorithm that is only a module counts as
 // refused (nothing loads it in a judging session).
 func Predict(rule string, v KernelVersion, cfg *KernelConfig) Prediction {
-	if len(rule)+1 > pageSize-1 {
+	if len(rule) > MaxRuleLength {
 		return Prediction{Accept: false, Certain: true, Reason: "longer than one write carries"}
 	}
 	// The kernel parses up to the first newline or NUL only; the write then

@@ -23,11 +23,14 @@ var (
 )
 
 // pageSize bounds one write to the policy file: ima_write_policy cuts a
-// write at PAGE_SIZE-1 bytes, and the rule must end in '\n' within them.
+// write at PAGE_SIZE-1 bytes (4 KiB pages on the machines targeted).
 const pageSize = 4096
 
-// MaxRuleLength is the longest rule (without its newline) one write carries.
-const MaxRuleLength = pageSize - 2
+// MaxRuleLength is the longest rule one write carries. A rule of exactly
+// PAGE_SIZE-1 bytes loses only its newline to the cut and is still parsed
+// whole (write() then reports every byte taken); a longer one is cut, the
+// kernel parses the cut rule, and write() reports fewer bytes than sent.
+const MaxRuleLength = pageSize - 1
 
 type wordKind int
 
