@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -141,7 +142,8 @@ func (a *Agent) writeStatus() {
 func (a *Agent) stop(err error) {
 	a.Status.Outcome = "halted"
 	a.writeStatus()
-	a.Log.Errorf("%s: %v; boot stopped before the switch", a.Config.Mode, err)
+	// One line, whatever the error holds (joined errors carry newlines).
+	a.Log.Errorf("%s: %s; boot stopped before the switch", a.Config.Mode, strings.ReplaceAll(err.Error(), "\n", "; "))
 	unix.Sync()
 	cmd := unix.LINUX_REBOOT_CMD_HALT
 	if a.Config.Halt == HaltPowerOff {

@@ -2,6 +2,7 @@ package initagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,13 +33,26 @@ func (a *Agent) loadModules(ctx context.Context) (string, error) {
 		return "", Skip("no modules configured")
 	}
 	dir := filepath.Join("/lib/modules", a.kernel)
-	done, err := kmod.Load(dir, names, kmod.LoadOptions{Params: params, Debug: a.Log.Debugf})
+	// One name at a time: a missing or broken module must not keep the
+	// others (the root's disk driver, say) from loading in permissive mode.
 	var loaded []string
-	for _, r := range done {
-		loaded = append(loaded, fmt.Sprintf("%s(%s)", r.Name, r.Status))
+	var errs []error
+	seen := map[string]bool{}
+	for _, name := range names {
+		done, err := kmod.Load(dir, []string{name}, kmod.LoadOptions{Params: params, Debug: a.Log.Debugf})
+		for _, r := range done {
+			if !seen[r.Name] {
+				seen[r.Name] = true
+				loaded = append(loaded, fmt.Sprintf("%s(%s)", r.Name, r.Status))
+			}
+		}
+		if err != nil {
+			// kmod's errors name the module, its file and the errno.
+			errs = append(errs, err)
+		}
 	}
-	if err != nil {
-		return "", fmt.Errorf("load modules %s from %s: %w", strings.Join(names, ","), dir, err)
+	if len(errs) > 0 {
+		return "", errors.Join(errs...)
 	}
 	return strings.Join(loaded, " "), nil
 }

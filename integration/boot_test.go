@@ -1,0 +1,160 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imaboot/imaboot/initagent"
+	"github.com/imaboot/imaboot/integration/fixture"
+	"github.com/imaboot/imaboot/integration/vm"
+)
+
+const (
+	rootUUID  = "6f1c2a3e-0d4b-4e5f-9a8b-7c6d5e4f3a2b"
+	rootLabel = "imaroot"
+	bootWait  = 90 * time.Second // TCG on a busy 2-core machine
+)
+
+// scenario is one boot: what goes into the initramfs and the root, and the
+// kernel command line.
+type scenario struct {
+	config  string
+	modules []string
+	append  string
+	root    fixture.Root
+	extra   [][]byte // extra raw disks (vdb, ...)
+	files   map[string]string
+	ballast int // MiB of filler in the initramfs, to see the old root freed
+}
+
+// boot builds the scenario for kernel k and starts the machine.
+func boot(t testing.TB, k fixture.Kernel, s scenario) *vm.Machine {
+	t.Helper()
+	dir := t.TempDir()
+	if s.root.Init == "" {
+		s.root.Init = fixture.MarkerInit
+	}
+	if s.root.UUID == "" {
+		s.root.UUID, s.root.Label = rootUUID, rootLabel
+	}
+	img := filepath.Join(dir, "root.img")
+	if err := s.root.Build(filepath.Join(dir, "root"), img); err != nil {
+		t.Fatal(err)
+	}
+	if s.modules == nil {
+		s.modules = []string{"virtio_pci", "virtio_blk"}
+	}
+	files := map[string]string{}
+	for k, v := range s.files {
+		files[k] = v
+	}
+	if s.ballast > 0 {
+		p := filepath.Join(dir, "ballast")
+		if err := os.WriteFile(p, make([]byte, s.ballast<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files["/ballast"] = p
+	}
+	initrd := filepath.Join(dir, "initrd.img")
+	spec := fixture.Initramfs{Modules: s.modules, Config: s.config, Files: files}
+	if err := spec.Build(bins, k, initrd); err != nil {
+		t.Fatal(err)
+	}
+	disks := []string{img}
+	for i, raw := range s.extra {
+		p := filepath.Join(dir, "disk"+strconv.Itoa(i+1)+".img")
+		if err := os.WriteFile(p, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		disks = append(disks, p)
+	}
+	m, err := vm.Start(vm.Options{Kernel: k.Vmlinuz, Initrd: initrd, Disks: disks, Append: "quiet " + s.append})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Stop()
+		if t.Failed() {
+			t.Logf("console of the failed boot (%s):\n%s", k.Release, m.Console())
+		}
+	})
+	return m
+}
+
+func expect(t testing.TB, m *vm.Machine, re string) []string {
+	t.Helper()
+	sm, err := m.Expect(regexp.MustCompile(re), bootWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sm
+}
+
+// status extracts the agent's status file as the root's init printed it.
+func status(t testing.TB, m *vm.Machine) initagent.Status {
+	t.Helper()
+	sm := expect(t, m, `(?s)ROOTINIT-STATUS-BEGIN\n(.*)\nROOTINIT-STATUS-END`)
+	var st initagent.Status
+	if err := json.Unmarshal([]byte(sm[1]), &st); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, sm[1])
+	}
+	return st
+}
+
+func forEachKernel(t *testing.T, f func(t *testing.T, k fixture.Kernel)) {
+	for _, k := range kernels {
+		k := k
+		t.Run(k.Short(), func(t *testing.T) {
+			t.Parallel()
+			f(t, k)
+		})
+	}
+}
+
+// TestBootSwitchesRoot: the root is found by /dev/vda, UUID= and LABEL=;
+// the root's init is PID 1 with its arguments and PATH, inherits /dev,
+// /proc, /sys, /run, and the initramfs's files are gone (a 64 MiB ballast
+// file no longer holds ramfs memory).
+func TestBootSwitchesRoot(t *testing.T) {
+	for name, root := range map[string]string{"dev": "/dev/vda", "UUID": "UUID=" + rootUUID, "LABEL": "LABEL=" + rootLabel} {
+		root := root
+		t.Run(name, func(t *testing.T) {
+			forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+				m := boot(t, k, scenario{append: "root=" + root + " -- firstarg second", ballast: 64})
+				sm := expect(t, m, `ROOTINIT: pid=(\d+) args=(.*) path=(\S*)`)
+				if sm[1] != "1" || sm[2] != "firstarg second" || !strings.Contains(sm[3], "/sbin") {
+					t.Errorf("root init saw pid=%s args=%q path=%q", sm[1], sm[2], sm[3])
+				}
+				expect(t, m, `ROOTINIT-DONE`)
+				con := m.Console()
+				for _, mnt := range []string{"/dev", "/proc", "/sys", "/run", "/sys/kernel/security"} {
+					if !strings.Contains(con, "ROOTINIT-MOUNT: "+mnt+"\n") {
+						t.Errorf("%s not mounted in the new root", mnt)
+					}
+				}
+				mem := expect(t, m, `ROOTINIT-MEM: Unevictable:\s+(\d+) kB`)
+				if kb, _ := strconv.Atoi(mem[1]); kb > 16<<10 {
+					t.Errorf("Unevictable %s kB after the switch: the initramfs (64 MiB ballast) was not freed", mem[1])
+				}
+				st := status(t, m)
+				if st.Outcome != "switching" || st.Mode != initagent.Enforce || st.RootMountedMS <= 0 {
+					t.Errorf("status %+v", st)
+				}
+				for _, s := range st.Steps {
+					if s.Result != initagent.ResultOK {
+						t.Errorf("step %s: %s %s", s.Name, s.Result, s.Detail)
+					}
+				}
+				if !strings.Contains(con, "imaboot: mount-root: /dev/vda (ext4, ro) on /newroot") {
+					t.Error("mount-root line missing")
+				}
+			})
+		})
+	}
+}
