@@ -216,9 +216,10 @@ func TestCheckPositionsAndWarnings(t *testing.T) {
 }
 
 func TestReadPolicy(t *testing.T) {
-	src := "measure func=BPRM_CHECK\r\n  # indented comment\n\t\nappraise func=BPRM_CHECK  appraise_type=imasig # why\nbad\x00rule\nlast"
+	src := "measure func=BPRM_CHECK\r\n  # indented comment\r\n\t\nappraise func=BPRM_CHECK  appraise_type=imasig # why\nbad\x00rule\nlast"
 	rules, diags := ReadPolicy("f", []byte(src))
-	if len(diags) != 2 || diags[0].Code != CodeCRLF || diags[0].Line != 1 || diags[0].Column != 24 || diags[1].Code != CodeNUL || diags[1].Line != 5 {
+	if len(diags) != 3 || diags[0].Code != CodeCRLF || diags[0].Line != 1 || diags[0].Column != 24 || diags[0].Severity != Error ||
+		diags[1].Code != CodeCRLF || diags[1].Line != 2 || diags[1].Severity != Warning || diags[2].Code != CodeNUL || diags[2].Line != 5 {
 		t.Fatalf("diags = %v", diags)
 	}
 	if len(rules) != 2 {

@@ -624,7 +624,11 @@ func allowedFlags(fn string, v KernelVersion) flag {
 func (m *emulator) validate() {
 	e := &m.e
 	if e.action == "" {
-		m.errorf(1, CodeAction, "rule has no action: start it with one of %s", strings.Join(m.actionsFor(), ", "))
+		col := 1
+		if len(m.words) > 0 {
+			col = m.words[0].Column
+		}
+		m.errorf(col, CodeAction, "rule has no action: start it with one of %s", strings.Join(m.actionsFor(), ", "))
 		return
 	}
 	if e.action != "measure" && e.flags&fPCR != 0 {

@@ -64,11 +64,17 @@ func ReadPolicy(name string, src []byte) ([]Rule, []Diagnostic) {
 			line, src = src, nil
 		}
 		if i := bytes.IndexByte(line, '\r'); i >= 0 {
-			msg := "carriage return in line (a CRLF file?): the kernel takes it as part of the last word and refuses the rule; convert the file to LF line endings"
-			if len(bytes.Trim(line, " \t\r")) == 0 {
-				msg = "carriage return on an otherwise blank line (a CRLF file?); convert the file to LF line endings"
+			d := Diagnostic{File: name, Line: lineNo, Column: i + 1, Severity: Error, Code: CodeCRLF,
+				Message: "carriage return in line (a CRLF file?): the kernel takes it as part of the last word and refuses the rule; convert the file to LF line endings"}
+			switch trimmed := bytes.TrimLeft(line, " \t"); {
+			case trimmed[0] == '#':
+				// The kernel skips comment lines whatever they hold.
+				d.Severity = Warning
+				d.Message = "carriage return in a comment line (a CRLF file?): harmless here, but the file's rule lines will be refused; convert it to LF line endings"
+			case len(bytes.Trim(line, " \t\r")) == 0:
+				d.Message = "carriage return on an otherwise blank line (a CRLF file?): the kernel reads it as a word and refuses it; convert the file to LF line endings"
 			}
-			diags = append(diags, Diagnostic{File: name, Line: lineNo, Column: i + 1, Severity: Error, Code: CodeCRLF, Message: msg})
+			diags = append(diags, d)
 			continue
 		}
 		if i := bytes.IndexByte(line, 0); i >= 0 {
