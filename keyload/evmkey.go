@@ -80,9 +80,17 @@ func NewEVMKey(name, masterRef string, keyLen, keyring int) (int, []byte, error)
 	if err != nil {
 		return 0, nil, fmt.Errorf("new EVM key %s (%q) in keyring %d: %s: %w", name, payload, keyring, unix.ErrnoName(mkErrno(err)), err)
 	}
+	// The kernel needs the master key only now, to encrypt the blob: a
+	// missing one shows up here (seen on 6.1 and 6.12), so the useless new
+	// key is removed again.
 	blob, err := ReadEVMKeyBlob(id)
 	if err != nil {
-		return 0, nil, err
+		unix.KeyctlInt(unix.KEYCTL_UNLINK, id, keyring, 0, 0)
+		unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0)
+		if mkErrno(err) == unix.ENOKEY {
+			return 0, nil, fmt.Errorf("new EVM key %s: master key %s not found: %w", name, masterRef, err)
+		}
+		return 0, nil, fmt.Errorf("new EVM key %s: %w", name, err)
 	}
 	return id, blob, nil
 }

@@ -141,3 +141,14 @@ func TestEnableEVMOneWriteThenReadBack(t *testing.T) {
 		t.Errorf("missing securityfs file: %v", err)
 	}
 }
+
+func TestNewEVMKeyWithoutMasterKeyLeavesNothing(t *testing.T) {
+	sess := mkSession(t)
+	_, _, err := NewEVMKey(EVMKeyName, "user:kmk-absent", 32, sess)
+	if !errors.Is(err, unix.ENOKEY) || !strings.Contains(err.Error(), "master key user:kmk-absent not found") {
+		t.Fatalf("got %v", err)
+	}
+	if id, err := unix.KeyctlSearch(sess, "encrypted", EVMKeyName, 0); err == nil {
+		t.Errorf("a useless %s (key %d) was left in the keyring", EVMKeyName, id)
+	}
+}
