@@ -19,6 +19,13 @@
 // seal policy, so extending it after unsealing makes the blob unusable for
 // the rest of the boot.
 //
+// Recovery ([SealOptions].RecoveryPassphrase, [UnsealRecovery]): an
+// optional second copy opened by a passphrase alone, so a locked, booted
+// system can reseal after an update. The boot path never uses it.
+//
+// Trusted keys ([PrepareTrustedUnseal], [TrustedKeyBlob]): on kernels
+// with CONFIG_TRUSTED_KEYS the kernel unseals the same object itself.
+//
 // A TPM is a go-tpm transport.TPM: [Open] gives /dev/tpmrm0 or a swtpm
 // server socket ("unix:PATH"); [Counter] counts the commands sent.
 package tpm
