@@ -53,6 +53,8 @@ type Agent struct {
 	start   time.Time
 	kernel  string
 	rootDev string
+	// evmCerts counts the EVM certificates loaded (EVM's X509 bit).
+	evmCerts int
 }
 
 // RunSteps runs steps in order under the failure policy and records each in
@@ -97,7 +99,10 @@ func (a *Agent) steps() []Step {
 		{Name: "config", Essential: true, Run: a.loadConfig},
 		{Name: "load-modules", Run: a.loadModules},
 		{Name: "mount-root", Essential: true, Run: a.mountRoot},
-		// Integrity steps go here, between "root mounted" and "switch".
+		// Integrity steps, between "root mounted" and "switch".
+		{Name: "ima-certificates", Run: a.loadIMACertificates},
+		{Name: "evm-certificates", Run: a.loadEVMCertificates},
+		{Name: "ima-policy", Run: a.loadPolicy},
 	}
 }
 
@@ -166,7 +171,7 @@ func (a *Agent) loadConfig(ctx context.Context) (string, error) {
 		return "", err
 	}
 	a.Cmdline = cl
-	cfg, err := LoadConfig(ConfigPath)
+	cfg, err := LoadConfig(ConfigPath, DracutConfigPaths)
 	if err != nil {
 		return "", fmt.Errorf("configuration %w", err)
 	}

@@ -45,6 +45,18 @@ type Config struct {
 	Halt            HaltAction
 	Debug           bool
 	CmdlineOverride bool // whether imaboot.* on the kernel command line is honoured
+
+	IMAKeysDir string // certificates for the IMA keyring
+	EVMKeysDir string // certificates for the EVM keyring
+	EVMX509    string // one more EVM certificate file (dracut's EVMX509)
+	IMAPolicy  string // the policy file; "" = load no policy
+	// MinIMACerts is how many IMA certificates must load; -1 means the
+	// default: 1 in enforce mode, 0 in permissive mode.
+	MinIMACerts int
+	// KeysFromRoot reads certificates and the policy from the mounted root
+	// instead of the initramfs (dracut's behaviour; weaker: an offline edit
+	// of the root disk can swap them).
+	KeysFromRoot bool
 }
 
 // DefaultConfig is the configuration when the file is absent or silent.
@@ -55,6 +67,10 @@ func DefaultConfig() Config {
 		Init:            "/sbin/init",
 		Halt:            HaltStop,
 		CmdlineOverride: true,
+		IMAKeysDir:      "/etc/keys/ima",
+		EVMKeysDir:      "/etc/keys/evm",
+		IMAPolicy:       "/etc/imaboot/ima-policy",
+		MinIMACerts:     -1,
 	}
 }
 
@@ -107,12 +123,58 @@ var configKeys = map[string]configKey{
 		c.Debug = b
 		return err
 	}},
+	"IMA_KEYS_DIR": {"certificates loaded into the IMA keyring (default /etc/keys/ima; dracut: IMAKEYSDIR)", func(c *Config, v string) error {
+		return setAbs(&c.IMAKeysDir, "IMA_KEYS_DIR", v)
+	}},
+	"EVM_KEYS_DIR": {"certificates loaded into the EVM keyring (default /etc/keys/evm; dracut: EVMKEYSDIR)", func(c *Config, v string) error {
+		return setAbs(&c.EVMKeysDir, "EVM_KEYS_DIR", v)
+	}},
+	"EVM_X509": {"one more EVM certificate file (dracut: EVMX509)", func(c *Config, v string) error {
+		if v == "" {
+			c.EVMX509 = ""
+			return nil
+		}
+		return setAbs(&c.EVMX509, "EVM_X509", v)
+	}},
+	"IMA_POLICY": {"the IMA policy file (default /etc/imaboot/ima-policy; empty: load no policy; dracut: IMAPOLICY)", func(c *Config, v string) error {
+		if v == "" {
+			c.IMAPolicy = ""
+			return nil
+		}
+		return setAbs(&c.IMAPolicy, "IMA_POLICY", v)
+	}},
+	"MIN_IMA_CERTS": {"IMA certificates that must load (default 1 in enforce mode, 0 in permissive)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("MIN_IMA_CERTS must be a number >= 0, not %q", v)
+		}
+		c.MinIMACerts = n
+		return nil
+	}},
+	"KEYS_FROM_ROOT": {"yes to read certificates and the policy from the root file system instead of the initramfs (dracut's way; default no)", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.KeysFromRoot = b
+		return err
+	}},
 	"CMDLINE_OVERRIDE": {"no to ignore imaboot.* on the kernel command line (default yes)", func(c *Config, v string) error {
 		b, err := parseBool(v)
 		c.CmdlineOverride = b
 		return err
 	}},
 }
+
+// dracutKeys are the variables of dracut's /etc/sysconfig/ima and
+// /etc/sysconfig/evm, read as the imaboot key they mean.
+var dracutKeys = map[string]string{
+	"IMAKEYSDIR": "IMA_KEYS_DIR",
+	"IMAPOLICY":  "IMA_POLICY",
+	"EVMKEYSDIR": "EVM_KEYS_DIR",
+	"EVMX509":    "EVM_X509",
+}
+
+// DracutConfigPaths are dracut's integrity configuration files; when the
+// initramfs has them they are read before imaboot.conf, which wins.
+var DracutConfigPaths = []string{"/etc/sysconfig/ima", "/etc/sysconfig/evm", "/etc/sysconfig/masterkey"}
 
 // cmdlineKeys is the allow-list of imaboot.* kernel parameters and the
 // configuration key each overrides.
@@ -141,6 +203,16 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // shell-style files such as dracut's sysconfig files read the same). An
 // unknown key or a malformed line is an error naming the line.
 func ParseConfig(c *Config, name string, data []byte) error {
+	return parseConfig(c, name, data, false)
+}
+
+// ParseDracutConfig reads one of dracut's sysconfig files: the variables
+// imaboot knows are taken, others (dracut's own) are ignored.
+func ParseDracutConfig(c *Config, name string, data []byte) error {
+	return parseConfig(c, name, data, true)
+}
+
+func parseConfig(c *Config, name string, data []byte, lenient bool) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	n := 0
 	for sc.Scan() {
@@ -158,7 +230,13 @@ func ParseConfig(c *Config, name string, data []byte) error {
 		if err != nil {
 			return &ConfigError{name, n, err}
 		}
+		if alias, ok := dracutKeys[key]; ok {
+			key = alias
+		}
 		k, known := configKeys[key]
+		if !known && lenient {
+			continue
+		}
 		if !known {
 			return &ConfigError{name, n, fmt.Errorf("unknown key %s (known: %s)", key, strings.Join(knownKeys(), " "))}
 		}
@@ -169,9 +247,22 @@ func ParseConfig(c *Config, name string, data []byte) error {
 	return sc.Err()
 }
 
-// LoadConfig reads the configuration file; a missing file means defaults.
-func LoadConfig(path string) (Config, error) {
+// LoadConfig reads dracut's sysconfig files (those present) then the
+// configuration file; missing files mean defaults.
+func LoadConfig(path string, dracut []string) (Config, error) {
 	c := DefaultConfig()
+	for _, p := range dracut {
+		data, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return c, err
+		}
+		if err := ParseDracutConfig(&c, p, data); err != nil {
+			return c, err
+		}
+	}
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return c, nil
@@ -180,6 +271,17 @@ func LoadConfig(path string) (Config, error) {
 		return c, err
 	}
 	return c, ParseConfig(&c, path, data)
+}
+
+// MinIMACertificates is the effective minimum of loaded IMA certificates.
+func (c *Config) MinIMACertificates() int {
+	if c.MinIMACerts >= 0 {
+		return c.MinIMACerts
+	}
+	if c.Mode == Enforce {
+		return 1
+	}
+	return 0
 }
 
 // ApplyCmdline applies the allow-listed imaboot.* parameters. Unknown
@@ -199,6 +301,14 @@ func (c *Config) ApplyCmdline(cl *Cmdline) (ignored []string, err error) {
 		}
 	}
 	return ignored, nil
+}
+
+func setAbs(dst *string, key, v string) error {
+	if !strings.HasPrefix(v, "/") {
+		return fmt.Errorf("%s must be an absolute path, not %q", key, v)
+	}
+	*dst = v
+	return nil
 }
 
 func knownKeys() []string {

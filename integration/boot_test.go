@@ -15,6 +15,9 @@ import (
 	"github.com/imaboot/imaboot/integration/vm"
 )
 
+// baseConfig turns the integrity steps off for the foundation's tests.
+const baseConfig = "IMA_POLICY=\nMIN_IMA_CERTS=0\n"
+
 const (
 	rootUUID  = "6f1c2a3e-0d4b-4e5f-9a8b-7c6d5e4f3a2b"
 	rootLabel = "imaroot"
@@ -24,7 +27,11 @@ const (
 // scenario is one boot: what goes into the initramfs and the root, and the
 // kernel command line.
 type scenario struct {
-	config  string
+	// config is imaboot.conf. Unless integrity is set, baseConfig is
+	// appended (no policy, no certificate minimum) so that the foundation's
+	// tests boot without keys.
+	config    string
+	integrity bool
 	modules []string
 	append  string
 	root    fixture.Root
@@ -62,7 +69,11 @@ func boot(t testing.TB, k fixture.Kernel, s scenario) *vm.Machine {
 		files["/ballast"] = p
 	}
 	initrd := filepath.Join(dir, "initrd.img")
-	spec := fixture.Initramfs{Modules: s.modules, Config: s.config, Files: files}
+	config := s.config
+	if !s.integrity {
+		config += baseConfig
+	}
+	spec := fixture.Initramfs{Modules: s.modules, Config: config, Files: files}
 	if err := spec.Build(bins, k, initrd); err != nil {
 		t.Fatal(err)
 	}
