@@ -271,6 +271,10 @@ func TestUnknownConfigIsUncertain(t *testing.T) {
 	if p.Accept {
 		t.Errorf("with no LSM, obj_type should be refused: %+v", p)
 	}
+	p = Predict("measure subj_role=x", Kernel61, &KernelConfig{Symbols: map[string]string{"IMA_LSM_RULES": "n"}, ActiveLSM: "apparmor"})
+	if p.Accept {
+		t.Errorf("without IMA_LSM_RULES, subj_role should be refused: %+v", p)
+	}
 }
 
 func TestParseKernelVersion(t *testing.T) {

@@ -566,6 +566,10 @@ func (m *emulator) lsm(t Token, key, val string) {
 		m.errorf(t.Column, CodeDuplicate, "%s given twice", key)
 		return
 	}
+	if m.cfg.State("IMA_LSM_RULES") == "n" {
+		m.errorf(t.Column, CodeConfig, "%s= needs CONFIG_IMA_LSM_RULES, which this kernel does not have", key)
+		return
+	}
 	switch lsm := m.cfg.activeLSM(); lsm {
 	case "apparmor":
 		if key != "subj_role" {

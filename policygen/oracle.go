@@ -163,7 +163,9 @@ var handCases = []string{
 	"  measure func=BPRM_CHECK", "measure\tfunc=BPRM_CHECK", "measure  func=BPRM_CHECK  ",
 	"measure func=BPRM_CHECK # comment", "measure func=BPRM_CHECK #", "measure func=BPRM_CHECK#comment",
 	"measure # comment func=BPRM_CHECK", "# only a comment", "",
-	"measure func=BPRM_CHECK\r", "measure\r", "/etc/imaboot/ima-policy",
+	"measure func=BPRM_CHECK\r", "measure\r",
+	// A path the guest surely lacks: an existing file would be read as a policy.
+	"/nonexistent/imaboot-oracle-policy",
 	"measure func=BPRM_CHECK\vmask=MAY_EXEC",
 	"measure fsname=" + strings.Repeat("x", 4000),
 	"measure fsname=" + strings.Repeat("x", MaxRuleLength-len("measure fsname=")),
