@@ -24,7 +24,7 @@ var hookWords = map[string]string{
 }
 
 var maskWords = map[string]string{
-	"MAY_EXEC": "executable", "MAY_WRITE": "for writing", "MAY_READ": "for reading", "MAY_APPEND": "for appending",
+	"MAY_EXEC": "execute", "MAY_WRITE": "write", "MAY_READ": "read", "MAY_APPEND": "append",
 }
 
 // Explain describes each rule in plain words, one paragraph per rule,
@@ -58,9 +58,9 @@ func describe(e *entry) string {
 	if e.mask != "" {
 		m := strings.TrimPrefix(e.mask, "^")
 		if strings.HasPrefix(e.mask, "^") {
-			what = append(what, "whose access includes "+maskWords[m])
+			what = append(what, "when the access asked for includes "+maskWords[m])
 		} else {
-			what = append(what, "accessed only "+maskWords[m])
+			what = append(what, "when the access asked for is exactly "+maskWords[m])
 		}
 	}
 	who := conditionWords(e)
@@ -71,7 +71,7 @@ func describe(e *entry) string {
 	var s string
 	switch e.action {
 	case "measure":
-		pcr := "PCR 10 (or the kernel's configured PCR)"
+		pcr := "PCR 10 (CONFIG_IMA_MEASURE_PCR_IDX)"
 		if e.flags&fPCR != 0 {
 			pcr = fmt.Sprintf("PCR %d", e.pcr)
 		}

@@ -98,7 +98,7 @@ func TestExplain(t *testing.T) {
 	want := []string{
 		"Appraise programs executed, owned by uid 0: access is refused unless security.ima holds a valid signature",
 		"Do not measure every file access IMA sees, on proc file systems (fsmagic 0x9fa0).",
-		"Measure files opened whose access includes for reading, by processes whose user id is 0: record their hash in the measurement list and extend PCR 11.",
+		"Measure files opened when the access asked for includes read, by processes whose user id is 0: record their hash in the measurement list and extend PCR 11.",
 		"Refused by Linux 6.12: unknown func",
 	}
 	if len(got) != len(want) {

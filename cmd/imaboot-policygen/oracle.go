@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/imaboot/imaboot/policygen"
 )
@@ -20,8 +23,13 @@ Prints one line per disagreement, then a summary line:
 Uncertain predictions (verdicts that depend on what was not given) are listed
 as ORACLE UNCERTAIN and do not fail the run.
 
+The active LSM is read from the lsm file of the same securityfs unless --lsm
+is given; securityfs must be mounted. Give the kernel's /boot/config-* as
+--kernel-config, or verdicts that depend on it are reported as uncertain.
+
 Examples (in the guest, as root, before any policy is loaded):
-  imaboot-policygen oracle --kernel-config /etc/imaboot/kernel-config --lsm "$(cat /sys/kernel/security/lsm)"
+  imaboot-policygen oracle --kernel-config /etc/imaboot/kernel-config
+  imaboot-policygen oracle --kernel 6.1 --lsm apparmor --corpus rules.json
 
 Exit status: 0 all certain verdicts agree, 1 disagreements, 2 unusable input or
 the judge could not run (EBUSY, not a policy file, a policy got loaded).
@@ -39,6 +47,12 @@ func runOracle(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return exitUsage
+	}
+	if t.lsm == "" {
+		// The securityfs that holds the policy file also names the LSMs.
+		if list, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(*policy)), "lsm")); err == nil {
+			t.lsm = strings.TrimSpace(string(list))
+		}
 	}
 	v, cfg, err := t.resolve()
 	if err != nil {
