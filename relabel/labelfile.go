@@ -176,6 +176,11 @@ func (lb *labeler) label(it walkItem) fileResult {
 			return r
 		}
 		r.evm = true
+	} else if !imaOK || lb.o.Force {
+		if err := dropStaleEVMSignature(f); err != nil {
+			r.action, r.err = ActionFailed, err
+			return r
+		}
 	}
 	r.action = ActionLabeled
 	return r
@@ -262,4 +267,22 @@ func (lb *labeler) setChecked(f *os.File, before fileState, name string, v, old 
 		return err
 	}
 	return fmt.Errorf("%s: %w (while %s was set); label withdrawn", f.Name(), ErrChanged, name)
+}
+
+// dropStaleEVMSignature removes an EVM signature (portable or not) after security.ima
+// changed under it: it covers the old value, so the kernel would refuse the file, and
+// a portable one would also keep the kernel from ever updating the file's labels.
+// HMACs are the kernel's to update.
+func dropStaleEVMSignature(f *os.File) error {
+	v, ok, err := fgetxattr(f, XattrEVM)
+	if err != nil || !ok || len(v) == 0 {
+		return err
+	}
+	if t := LabelType(v[0]); t != TypeSignature && t != TypePortableSig {
+		return nil
+	}
+	if err := unix.Fremovexattr(int(f.Fd()), XattrEVM); err != nil && !errors.Is(err, unix.ENODATA) {
+		return fmt.Errorf("remove stale %s signature from %s: %w", XattrEVM, f.Name(), err)
+	}
+	return nil
 }

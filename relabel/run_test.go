@@ -406,3 +406,57 @@ func TestHardLinksLabeledOnce(t *testing.T) {
 		t.Fatalf("%+v %v", s, err)
 	}
 }
+
+// A file that becomes mutable loses its portable EVM signature with its IMA signature:
+// the signature covers the old security.ima and would make the kernel refuse the file.
+func TestMutableFileLosesStaleEVMSignature(t *testing.T) {
+	dir := labelDir(t)
+	p := filepath.Join(dir, "etc/app.conf")
+	writeFile(t, p, "a=1\n", 0o644)
+	signer := rsaSigner(t)
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, Signer: signer, EVMPortable: true})
+	if err != nil || s.EVMSigned != 1 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	m, _ := LoadMutable(dir, MutableSources{Globs: []string{"/etc"}})
+	s, err = Run(context.Background(), Options{Paths: []string{dir}, Root: dir, Signer: signer, EVMPortable: true, Mutable: m})
+	if err != nil || s.Labeled != 1 || s.Signed != 0 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if labelType(t, p) != TypeDigestNG || getIMA(t, p, XattrEVM) != nil {
+		t.Fatalf("ima %x evm %x", getIMA(t, p, XattrIMA), getIMA(t, p, XattrEVM))
+	}
+}
+
+// Pseudo file systems are never walked; other file systems only when asked.
+func TestFileSystemBoundaries(t *testing.T) {
+	dir := labelDir(t)
+	writeFile(t, filepath.Join(dir, "a"), "a", 0o644)
+	for _, sub := range []string{"proc", "other"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mount("proc", filepath.Join(dir, "proc"), "proc", 0, ""); err != nil {
+		t.Skipf("mount proc: %v", err)
+	}
+	defer unix.Unmount(filepath.Join(dir, "proc"), unix.MNT_DETACH)
+	if err := unix.Mount("tmpfs", filepath.Join(dir, "other"), "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	defer unix.Unmount(filepath.Join(dir, "other"), unix.MNT_DETACH)
+	writeFile(t, filepath.Join(dir, "other/b"), "b", 0o644)
+
+	s, err := Run(context.Background(), Options{Paths: []string{dir}, DryRun: true})
+	if err != nil || s.Files != 1 || s.Skipped != 2 {
+		t.Fatalf("one file system: %+v %v", s, err)
+	}
+	s, err = Run(context.Background(), Options{Paths: []string{dir}, DryRun: true, CrossFilesystems: true})
+	if err != nil || s.Files != 2 || s.Skipped != 1 {
+		t.Fatalf("cross file systems: %+v %v", s, err)
+	}
+	s, err = Run(context.Background(), Options{Paths: []string{"/proc/sys"}, DryRun: true})
+	if err != nil || s.Files != 0 || s.Skipped != 1 {
+		t.Fatalf("a pseudo file system given as PATH: %+v %v", s, err)
+	}
+}

@@ -130,3 +130,14 @@ func TestBadInputExitsBeforeLabeling(t *testing.T) {
 		t.Fatalf("verify with an unlabeled file: exit %d, %+v %v", code, rep, err)
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	p := relabel.Progress{Files: 10, Found: 40, Bytes: 1 << 30, FoundBytes: 3 << 30, WalkDone: true, Elapsed: 2e9}
+	if got, want := progressLine(p), "10/40 files  1.0 GiB/3.0 GiB  512.0 MiB/s  ETA 4s"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	p.WalkDone = false
+	if got := progressLine(p); !strings.HasSuffix(got, "(still walking)") {
+		t.Errorf("no ETA before the walk ends: %q", got)
+	}
+}
