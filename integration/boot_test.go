@@ -32,12 +32,13 @@ type scenario struct {
 	// tests boot without keys.
 	config    string
 	integrity bool
-	modules []string
-	append  string
-	root    fixture.Root
-	extra   [][]byte // extra raw disks (vdb, ...)
-	files   map[string]string
-	ballast int // MiB of filler in the initramfs, to see the old root freed
+	modules   []string
+	append    string
+	root      fixture.Root
+	extra     [][]byte          // extra raw disks (vdb, ...)
+	files     map[string]string // initramfs path -> host path
+	dirs      map[string]string // initramfs path -> host directory
+	ballast   int               // MiB of filler in the initramfs, to see the old root freed
 }
 
 // boot builds the scenario for kernel k and starts the machine.
@@ -73,7 +74,7 @@ func boot(t testing.TB, k fixture.Kernel, s scenario) *vm.Machine {
 	if !s.integrity {
 		config += baseConfig
 	}
-	spec := fixture.Initramfs{Modules: s.modules, Config: config, Files: files}
+	spec := fixture.Initramfs{Modules: s.modules, Config: config, Files: files, Dirs: s.dirs}
 	if err := spec.Build(bins, k, initrd); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,131 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imaboot/imaboot/integration/fixture"
+)
+
+// integrityScenario is a signed root with an RSA certificate and basicPolicy
+// in the initramfs; change modifies it for one failure.
+func integrityScenario(t *testing.T, mode string, change func(dir string, s *scenario)) scenario {
+	dir := t.TempDir()
+	rsa := newSigningKey(t, dir, "rsa", "rsa")
+	files := []signedFile{{dir: "signed", key: &rsa, hash: "sha256"}, {dir: "unsigned"}}
+	policy := filepath.Join(dir, "ima-policy")
+	if err := os.WriteFile(policy, []byte(basicPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := scenario{
+		integrity: true,
+		config:    "MODE=" + mode + "\n",
+		append:    "root=/dev/vda",
+		files:     map[string]string{"/etc/keys/ima/rsa.der": rsa.CertDER, "/etc/imaboot/ima-policy": policy},
+		root:      signedRoot(t, rsa, files),
+	}
+	change(dir, &s)
+	return s
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// invalidRulePolicy has a rule no kernel accepts, after good ones.
+const invalidRulePolicy = basicPolicy + "appraise func=BPRM_CHECK fowner=0 bogus_condition=1\n"
+
+// TestIntegrityFailuresHaltInEnforce: a corrupt certificate file, an empty
+// certificate directory, a policy with an invalid rule and a missing policy
+// file each stop the boot before the switch, with the reason on one line.
+func TestIntegrityFailuresHaltInEnforce(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(dir string, s *scenario)
+		reason string
+	}{
+		{"corrupt-certificate", func(dir string, s *scenario) {
+			s.files["/etc/keys/ima/broken.der"] = writeFile(t, dir, "broken.der", "this is not a certificate\n")
+		}, "imaboot: error: enforce: step ima-certificates failed: certificate /etc/keys/ima/broken.der"},
+		{"empty-certificate-dir", func(dir string, s *scenario) {
+			delete(s.files, "/etc/keys/ima/rsa.der")
+			empty := filepath.Join(dir, "empty")
+			os.Mkdir(empty, 0o755)
+			s.dirs = map[string]string{"/etc/keys/ima": empty}
+		}, "imaboot: error: enforce: step ima-certificates failed: 0 certificate(s) loaded into _ima"},
+		{"invalid-rule", func(dir string, s *scenario) {
+			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "bad-policy", invalidRulePolicy)
+		}, "imaboot: error: enforce: step ima-policy failed: policy check for Linux "},
+		{"missing-policy", func(dir string, s *scenario) {
+			delete(s.files, "/etc/imaboot/ima-policy")
+		}, "imaboot: error: enforce: step ima-policy failed: read IMA policy: open /etc/imaboot/ima-policy: no such file or directory"},
+	}
+	for _, tc := range cases {
+		tc := tc
+		t.Run(tc.name, func(t *testing.T) {
+			forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+				expectHalt(t, boot(t, k, integrityScenario(t, "enforce", tc.change)), tc.reason)
+			})
+		})
+	}
+}
+
+// TestInvalidPolicyPermissive: permissive mode boots with a warning, and
+// nothing of the refused policy was loaded (the policy file is still there
+// and an unsigned binary runs).
+func TestInvalidPolicyPermissive(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+		s := integrityScenario(t, "permissive", func(dir string, s *scenario) {
+			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "bad-policy", invalidRulePolicy)
+		})
+		m := boot(t, k, s)
+		expect(t, m, `imaboot: warning: permissive: step ima-policy failed, continuing: policy check for Linux .*bogus_condition`)
+		expect(t, m, `ROOTINIT-DONE`)
+		con := m.Console()
+		expectExec(t, con, signedFile{dir: "unsigned"}, true)
+		if strings.Contains(con, "IMA policy loaded") {
+			t.Error("a policy was reported loaded")
+		}
+	})
+}
+
+// seedPolicy is the mission's seed policy, verbatim.
+const seedPolicy = `dont_measure fsmagic=0x9660
+dont_appraise fsmagic=0x9660
+dont_measure fsmagic=0x27e0eb
+dont_appraise fsmagic=0x27e0eb
+dont_appraise fsmagic=0x4d44
+measure func=BPRM_CHECK
+measure func=FILE_MMAP mask=MAY_EXEC
+measure func=FILE_CHECK mask=MAY_READ uid=0
+appraise func=BPRM_CHECK fowner=0 appraise_type=imasig
+appraise func=MMAP_CHECK fowner=0 appraise_type=imasig
+hash fowner=0
+`
+
+// TestSeedPolicy: the seed policy (after the pseudo file system exclusions
+// the test root needs) loads on both kernels and behaves as written: signed
+// root-owned executables run, unsigned ones are refused, and executions and
+// root's reads are measured.
+func TestSeedPolicy(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+		s := integrityScenario(t, "enforce", func(dir string, s *scenario) {
+			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "seed", pseudoFSExclusions+seedPolicy)
+		})
+		m := boot(t, k, s)
+		expect(t, m, `imaboot: ima-policy: IMA policy loaded, 18 rules`)
+		expect(t, m, `ROOTINIT-DONE`)
+		con := m.Console()
+		expectExec(t, con, signedFile{dir: "signed"}, true)
+		expectExec(t, con, signedFile{dir: "unsigned"}, false)
+		// measure func=BPRM_CHECK measures even the refused execution.
+		expectMeasured(t, con, signedFile{dir: "signed"})
+		expectMeasured(t, con, signedFile{dir: "unsigned"})
+	})
+}
