@@ -314,3 +314,20 @@ func TestParseKernelConfig(t *testing.T) {
 		t.Errorf("ActiveLSMFromList = %q", got)
 	}
 }
+
+// Debian's 7.2 kernel builds sha3 as a module and sha512 in: seen refused
+// and accepted in a VM (docs/imaboot-policygen.md).
+func TestDebian72Config(t *testing.T) {
+	cfg := loadConfig(t, "config-7.2-debian-cloud")
+	for rule, want := range map[string]bool{
+		"appraise func=BPRM_CHECK appraise_algos=sha3-256":                false,
+		"appraise func=BPRM_CHECK appraise_algos=sha512":                  true,
+		"dont_audit func=BPRM_CHECK":                                      true,
+		"measure func=BPRM_CHECK # comment":                               true,
+		"appraise func=BPRM_CHECK appraise_type=sigv3 digest_type=verity": true,
+	} {
+		if p := Predict(rule, Kernel72, cfg); p.Accept != want || !p.Certain {
+			t.Errorf("%q on 7.2: %+v, want accept=%v", rule, p, want)
+		}
+	}
+}
