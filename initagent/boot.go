@@ -55,6 +55,8 @@ type Agent struct {
 	rootDev string
 	// evmCerts counts the EVM certificates loaded (EVM's X509 bit).
 	evmCerts int
+	// masterKeyID and evmKeyID are kernel key serials, 0 when not loaded.
+	masterKeyID, evmKeyID int
 }
 
 // RunSteps runs steps in order under the failure policy and records each in
@@ -102,6 +104,9 @@ func (a *Agent) steps() []Step {
 		// Integrity steps, between "root mounted" and "switch".
 		{Name: "ima-certificates", Run: a.loadIMACertificates},
 		{Name: "evm-certificates", Run: a.loadEVMCertificates},
+		{Name: "master-key", Run: a.loadMasterKey},
+		{Name: "evm-key", Run: a.loadEVMKey},
+		{Name: "enable-evm", Run: a.enableEVM},
 		{Name: "ima-policy", Run: a.loadPolicy},
 	}
 }

@@ -57,6 +57,17 @@ type Config struct {
 	// instead of the initramfs (dracut's behaviour; weaker: an offline edit
 	// of the root disk can swap them).
 	KeysFromRoot bool
+
+	// MasterKeyType says where the EVM master key comes from: "tpm"
+	// (unsealed here, added as a user key), "trusted" (the kernel unseals
+	// it), "user" (a plain key file: no protection at rest) or "none".
+	MasterKeyType string
+	MasterKey     string // the sealed blob (tpm, trusted) or key file (user)
+	MasterKeyName string // kernel name of the master key
+	EVMKey        string // the encrypted EVM key blob
+	EVMBits       string // extra bits for /sys/kernel/security/evm
+	TPMDevice     string
+	TPMWait       time.Duration
 }
 
 // DefaultConfig is the configuration when the file is absent or silent.
@@ -71,6 +82,12 @@ func DefaultConfig() Config {
 		EVMKeysDir:      "/etc/keys/evm",
 		IMAPolicy:       "/etc/imaboot/ima-policy",
 		MinIMACerts:     -1,
+		MasterKeyType:   "none",
+		MasterKey:       "/etc/keys/kmk.sealed",
+		MasterKeyName:   "kmk",
+		EVMKey:          "/etc/keys/evm-key.blob",
+		TPMDevice:       "/dev/tpmrm0",
+		TPMWait:         3 * time.Second,
 	}
 }
 
@@ -156,6 +173,39 @@ var configKeys = map[string]configKey{
 		c.KeysFromRoot = b
 		return err
 	}},
+	"MASTER_KEY_TYPE": {"tpm, trusted, user or none (default none; dracut: MASTERKEYTYPE)", func(c *Config, v string) error {
+		switch v {
+		case "tpm", "trusted", "user", "none":
+			c.MasterKeyType = v
+			return nil
+		}
+		return fmt.Errorf("MASTER_KEY_TYPE must be tpm, trusted, user or none, not %q", v)
+	}},
+	"MASTER_KEY": {"the sealed master key blob, or the key file for user (default /etc/keys/kmk.sealed; dracut: MASTERKEY)", func(c *Config, v string) error {
+		return setAbs(&c.MasterKey, "MASTER_KEY", v)
+	}},
+	"MASTER_KEY_NAME": {"kernel name of the master key (default kmk)", func(c *Config, v string) error {
+		if v == "" || strings.ContainsAny(v, " :") {
+			return fmt.Errorf("MASTER_KEY_NAME %q: no spaces or colons", v)
+		}
+		c.MasterKeyName = v
+		return nil
+	}},
+	"EVM_KEY": {"the encrypted EVM key blob (default /etc/keys/evm-key.blob; dracut: EVMKEY)", func(c *Config, v string) error {
+		return setAbs(&c.EVMKey, "EVM_KEY", v)
+	}},
+	"EVM_BITS": {"extra bits written to /sys/kernel/security/evm (dracut: EVM_ACTIVATION_BITS)", func(c *Config, v string) error {
+		c.EVMBits = v
+		return nil
+	}},
+	"TPM_DEVICE": {"the TPM (default /dev/tpmrm0)", func(c *Config, v string) error {
+		return setAbs(&c.TPMDevice, "TPM_DEVICE", v)
+	}},
+	"TPM_WAIT": {"seconds to wait for the TPM device to appear (default 3)", func(c *Config, v string) error {
+		d, err := parseSeconds(v)
+		c.TPMWait = d
+		return err
+	}},
 	"CMDLINE_OVERRIDE": {"no to ignore imaboot.* on the kernel command line (default yes)", func(c *Config, v string) error {
 		b, err := parseBool(v)
 		c.CmdlineOverride = b
@@ -170,6 +220,11 @@ var dracutKeys = map[string]string{
 	"IMAPOLICY":  "IMA_POLICY",
 	"EVMKEYSDIR": "EVM_KEYS_DIR",
 	"EVMX509":    "EVM_X509",
+	// dracut's MASTERKEYTYPE "trusted" and "user" mean the same here.
+	"MASTERKEYTYPE":       "MASTER_KEY_TYPE",
+	"MASTERKEY":           "MASTER_KEY",
+	"EVMKEY":              "EVM_KEY",
+	"EVM_ACTIVATION_BITS": "EVM_BITS",
 }
 
 // DracutConfigPaths are dracut's integrity configuration files; when the

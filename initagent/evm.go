@@ -1,0 +1,111 @@
+package initagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/keyload/tpm"
+	"github.com/imaboot/imaboot/securityfs"
+	"golang.org/x/sys/unix"
+)
+
+// loadMasterKey gives the kernel the EVM master key. In tpm mode it
+// unseals the blob through a salted, encrypted PolicyPCR session, adds it
+// as a user key (every copy zeroed) and extends the blob's lock PCR, so
+// nothing later in this boot can unseal it again.
+func (a *Agent) loadMasterKey(ctx context.Context) (string, error) {
+	c := a.Config
+	blob := a.keyPath(c.MasterKey)
+	switch c.MasterKeyType {
+	case "none":
+		return "", Skip("MASTER_KEY_TYPE=none")
+	case "user":
+		// A plain key file: kept for dracut compatibility; no protection
+		// at rest beyond the initramfs itself.
+		secret, err := os.ReadFile(blob)
+		if err != nil {
+			return "", fmt.Errorf("master key: %w", err)
+		}
+		id, err := keyload.AddMasterKey(c.MasterKeyName, secret, unix.KEY_SPEC_USER_KEYRING)
+		clear(secret)
+		if err != nil {
+			return "", err
+		}
+		a.masterKeyID = id
+		return fmt.Sprintf("user key %s added from %s (unsealed file)", c.MasterKeyName, blob), nil
+	}
+	dev := c.TPMDevice
+	if c.MasterKeyType == "trusted" && dev == "/dev/tpmrm0" {
+		dev = "/dev/tpm0" // the kernel uses real handles
+	}
+	t, err := tpm.OpenWait(dev, c.TPMWait)
+	if err != nil {
+		return "", fmt.Errorf("master key (%s): %w", c.MasterKeyType, err)
+	}
+	defer t.Close()
+	var res keyload.MasterKeyResult
+	if c.MasterKeyType == "trusted" {
+		res, err = keyload.LoadTrustedMasterKey(t, blob, c.MasterKeyName, unix.KEY_SPEC_USER_KEYRING)
+	} else {
+		res, err = keyload.UnsealMasterKey(t, blob, c.MasterKeyName, unix.KEY_SPEC_USER_KEYRING)
+	}
+	if res.Locked {
+		a.Log.Infof("master-key: extended PCR %d with %q: %s cannot be unsealed again in this boot", res.LockPCR, tpm.LockMeasurement, blob)
+	}
+	if err != nil {
+		return "", err
+	}
+	a.masterKeyID = res.KeyID
+	return fmt.Sprintf("%s master key %s unsealed from %s", c.MasterKeyType, c.MasterKeyName, blob), nil
+}
+
+// loadEVMKey loads the encrypted EVM key under the master key, then drops
+// the master key: the kernel needs it only to decrypt evm-key, and a key
+// that root processes could possess is better gone.
+func (a *Agent) loadEVMKey(ctx context.Context) (string, error) {
+	if a.masterKeyID == 0 {
+		return "", Skip("no master key")
+	}
+	path := a.keyPath(a.Config.EVMKey)
+	id, err := keyload.LoadEVMKeyFile(keyload.EVMKeyName, path, unix.KEY_SPEC_USER_KEYRING)
+	dropErr := keyload.DropKey(a.masterKeyID)
+	a.masterKeyID = 0
+	if err != nil {
+		return "", errors.Join(err, dropErr)
+	}
+	a.evmKeyID = id
+	if dropErr != nil {
+		return "", fmt.Errorf("%s loaded but the master key stays readable: %w", keyload.EVMKeyName, dropErr)
+	}
+	return fmt.Sprintf("%s loaded from %s; master key dropped", keyload.EVMKeyName, path), nil
+}
+
+// enableEVM makes the one write to /sys/kernel/security/evm: the HMAC bit
+// only with evm-key, the X509 bit only with EVM certificates; never without
+// a key. EVM copies the HMAC key, so evm-key is dropped afterwards.
+func (a *Agent) enableEVM(ctx context.Context) (string, error) {
+	if a.evmKeyID == 0 && a.evmCerts == 0 {
+		if a.Config.EVMBits != "" {
+			return "", fmt.Errorf("EVM_BITS=%s is set but neither the EVM key nor an EVM certificate loaded: refusing to enable EVM without a key", a.Config.EVMBits)
+		}
+		return "", Skip("no EVM key and no EVM certificate")
+	}
+	extra, err := securityfs.ParseEVMBits(a.Config.EVMBits)
+	if err != nil {
+		return "", err
+	}
+	res, err := securityfs.EnableEVM(securityfs.FS{}, securityfs.EVMRequest{HMACKey: a.evmKeyID != 0, X509: a.evmCerts > 0, ExtraBits: extra})
+	if a.evmKeyID != 0 {
+		if derr := keyload.DropKey(a.evmKeyID); derr != nil && err == nil {
+			err = derr
+		}
+		a.evmKeyID = 0
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.Summary(), nil
+}
