@@ -21,8 +21,9 @@
 //     its verdict without loading anything (JudgeRules).
 //
 // The grammar was learned by reading the kernel sources of Debian's
-// linux-source-6.1 (6.1.192), linux-source-6.12 (6.12.117) and
-// linux-source-7.2 (7.2.13): security/integrity/ima/ima_policy.c,
+// linux-source-6.1 (6.1.192), linux-source-6.12 (6.12.117),
+// linux-source-7.2 (7.2.13) and linux-source-7.3 (7.3.4, whose policy
+// grammar is 7.2's): security/integrity/ima/ima_policy.c,
 // ima_fs.c (ima_write_policy), ima_template.c, lib/parser.c (match_token),
 // lib/kstrtox.c, lib/uuid.c, crypto/hash_info.c, security/apparmor/audit.c
 // and Documentation/ABI/testing/ima_policy. Versions between those were

@@ -36,8 +36,8 @@ type Profile struct {
 // Profiles lists the profiles Generate knows.
 func Profiles() []Profile {
 	return []Profile{
-		{"tcb", "the kernel's built-in ima_policy=tcb: measure executables, mmapped code, files root reads, modules, firmware and policies"},
-		{"appraise_tcb", "the kernel's built-in ima_policy=appraise_tcb: appraise every file owned by root"},
+		{"tcb", "the kernel's built-in ima_policy=tcb of the target version: measure executables, mmapped code, files root reads, modules, firmware and policies"},
+		{"appraise_tcb", "the kernel's built-in ima_policy=appraise_tcb (with 7.3's configfs exclusion on every version): appraise every file owned by root"},
 		{"seed", "the mission's seed policy: signed executables and libraries for root, hashes for root's files, measurement of what runs"},
 		{"attest", "appraise everything executable (signatures), measure it for remote attestation, with the key and critical-data measurements a verifier needs"},
 	}
@@ -182,7 +182,11 @@ func dedupe(lists ...[]string) []string {
 }
 
 func (w *policyWriter) tcb(extra []string) {
-	names := dedupe(kernelTCBExclusions, extra)
+	base := kernelTCBExclusions
+	if w.opts.Kernel.AtLeast(sinceConfigfsExcluded) {
+		base = append(append([]string(nil), base...), "configfs")
+	}
+	names := dedupe(base, extra)
 	w.excludeComment("Not measured", names)
 	for _, n := range names {
 		fs, _ := FilesystemByName(n)

@@ -110,3 +110,12 @@ func TestExplain(t *testing.T) {
 		}
 	}
 }
+
+// From 7.3 the kernel's own tcb policy leaves configfs unmeasured.
+func TestGenerateTCBConfigfs(t *testing.T) {
+	old, _ := Generate(GenerateOptions{Profile: "tcb", Kernel: Kernel72})
+	newer, _ := Generate(GenerateOptions{Profile: "tcb", Kernel: Kernel73})
+	if strings.Contains(old, "fsmagic=0x62656570") || !strings.Contains(newer, "dont_measure fsmagic=0x62656570\n") {
+		t.Errorf("configfs exclusion: 7.2 %v, 7.3 %v", strings.Contains(old, "0x62656570"), strings.Contains(newer, "0x62656570"))
+	}
+}

@@ -20,6 +20,9 @@ var (
 	sinceDontAudit = Kernel72
 	sinceFsSubtype = Kernel72
 	sinceSigv3Any  = Kernel72
+	// The kernel's built-in tcb and appraise_tcb rules exclude configfs:
+	// verified in 7.3, absent in 7.2.
+	sinceConfigfsExcluded = Kernel73
 )
 
 // pageSize bounds one write to the policy file: ima_write_policy cuts a

@@ -171,9 +171,10 @@ func appraisesFiles(e *entry) bool {
 }
 
 // PseudoFilesystems are the file systems the kernel's own appraise_tcb
-// policy never appraises.
+// policy never appraises (configfs since 7.3; listed for every version,
+// as its files carry no signatures either).
 var PseudoFilesystems = []string{"proc", "sysfs", "debugfs", "tmpfs", "ramfs", "devpts", "binfmt_misc",
-	"securityfs", "selinuxfs", "smackfs", "nsfs", "efivarfs", "cgroup", "cgroup2"}
+	"securityfs", "selinuxfs", "smackfs", "nsfs", "efivarfs", "cgroup", "cgroup2", "configfs"}
 
 // recordExclusion notes the pseudo file system a dont_appraise rule
 // excludes, if it has no other condition than the file system and a hook.

@@ -20,10 +20,12 @@ var (
 	Kernel61  = KernelVersion{6, 1, 0}
 	Kernel612 = KernelVersion{6, 12, 0}
 	Kernel72  = KernelVersion{7, 2, 0}
+	// Kernel73's grammar is 7.2's; its built-in policies also exclude configfs.
+	Kernel73 = KernelVersion{7, 3, 0}
 
 	// OldestKnown and NewestKnown bound the grammar this package models.
 	OldestKnown = Kernel61
-	NewestKnown = Kernel72
+	NewestKnown = Kernel73
 )
 
 var releaseRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?`)
