@@ -45,7 +45,7 @@ func Check(rules []Rule, v KernelVersion, cfg *KernelConfig) []Diagnostic {
 			checked = append(checked, checkedRule{rule: r, e: e, found: found})
 		}
 	}
-	return append(diags, lint(checked, cfg)...)
+	return append(diags, lint(checked)...)
 }
 
 // CheckPolicy reads and checks one policy file.

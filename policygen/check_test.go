@@ -331,3 +331,24 @@ func TestDebian72Config(t *testing.T) {
 		}
 	}
 }
+
+// Words that set several flags at once (appraise_type=imasig sets the
+// signature and blacklist flags from 6.6) must not move other positions.
+func TestColumnsOfMultiFlagWords(t *testing.T) {
+	d := CheckPolicy("c", []byte("measure appraise_type=imasig\nappraise func=FILE_MMAP appraise_type=imasig\n"), Kernel612, nil)
+	want := map[string]string{
+		CodeCombination: "c:1:9: error: appraise_type=imasig is allowed only with appraise, not measure",
+		CodeAlias:       "c:2:10: warning: func=FILE_MMAP is an old alias",
+	}
+	for _, diag := range d {
+		if w, ok := want[diag.Code]; ok {
+			if !strings.HasPrefix(diag.String(), w) {
+				t.Errorf("got %q, want prefix %q", diag, w)
+			}
+			delete(want, diag.Code)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("missing diagnostics %v in %v", want, d)
+	}
+}

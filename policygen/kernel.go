@@ -71,20 +71,24 @@ type entry struct {
 	lsm       map[string]string
 }
 
-func (e *entry) set(f flag, t Token) {
-	if e.flags&f == 0 {
-		e.where[bitIndex(f)] = t
+// set sets the flags in fs, remembering for each the first word that set it.
+func (e *entry) set(fs flag, t Token) {
+	for i := 0; i < flagCount; i++ {
+		if fs&(1<<i) != 0 && e.flags&(1<<i) == 0 {
+			e.where[i] = t
+		}
 	}
-	e.flags |= f
+	e.flags |= fs
 }
 
+// bitIndex is the index of a single flag in entry.where.
 func bitIndex(f flag) int {
 	for i := 0; i < flagCount; i++ {
 		if f == 1<<i {
 			return i
 		}
 	}
-	return 0
+	panic(fmt.Sprintf("bitIndex(%#x): not a single flag", uint32(f)))
 }
 
 // firstWord returns the word that set the first flag of fs (in rule order).

@@ -14,7 +14,7 @@ type checkedRule struct {
 
 // lint looks at the accepted rules together, for what the kernel takes but
 // surely was not meant. It makes one pass, so a 10,000-rule policy stays fast.
-func lint(rules []checkedRule, cfg *KernelConfig) []Diagnostic {
+func lint(rules []checkedRule) []Diagnostic {
 	var diags []Diagnostic
 	warn := func(r Rule, col int, code, format string, a ...any) {
 		diags = append(diags, Diagnostic{File: r.File, Line: r.Line, Column: col, Severity: Warning, Code: code, Message: fmt.Sprintf(format, a...)})
