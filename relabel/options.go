@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -74,6 +75,9 @@ func (o *Options) resolve() error {
 		return err
 	}
 	o.Root = r
+	if fi, err := os.Stat(r); err != nil || !fi.IsDir() {
+		return fmt.Errorf("target root %s: not a directory (%v)", r, err)
+	}
 	for i, p := range o.Paths {
 		a, err := filepath.Abs(p)
 		if err != nil {
@@ -100,9 +104,14 @@ func (o *Options) resolve() error {
 	if o.EVMPortable && o.Signer == nil {
 		return fmt.Errorf("portable EVM signatures need a signing key")
 	}
-	for _, p := range append(append([]string(nil), o.Exclude...), o.EVMExtraXattrs...) {
+	for _, p := range o.Exclude {
 		if _, err := filepath.Match(p, ""); err != nil {
-			return fmt.Errorf("pattern %q: %w", p, err)
+			return fmt.Errorf("exclude pattern %q: %w", p, err)
+		}
+	}
+	for _, n := range o.EVMExtraXattrs {
+		if !strings.HasPrefix(n, "security.") || len(n) == len("security.") {
+			return fmt.Errorf("EVM-protected xattr %q: the kernel protects only security.* names", n)
 		}
 	}
 	if o.Workers <= 0 {
