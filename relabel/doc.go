@@ -11,8 +11,10 @@
 //  3. hashes the file once, checking size, mtime, ctime and inode before and after so
 //     a file that changes under it is retried, never labeled with a stale digest;
 //  4. skips the file when its current label already verifies, else sets security.ima
-//     (one setxattr: atomic per file), then security.evm when portable EVM signatures
-//     are asked for;
+//     (one setxattr on the open file: atomic, and on the inode that was hashed), then
+//     security.evm when portable EVM signatures are asked for, or removes an EVM
+//     signature that covered the old security.ima; an inode with several hard links is
+//     labeled once;
 //  5. reports a Summary with every failure listed.
 //
 // Verify checks labels against certificates; KernelFix drives a kernel booted with
