@@ -55,6 +55,8 @@ type Agent struct {
 	rootDev string
 	// evmCerts counts the EVM certificates loaded (EVM's X509 bit).
 	evmCerts int
+	// hook is set when a generator's init runs the agent (Hook).
+	hook bool
 	// masterKeyID and evmKeyID are kernel key serials, 0 when not loaded.
 	masterKeyID, evmKeyID int
 }
@@ -95,12 +97,18 @@ func (a *Agent) RunSteps(ctx context.Context, steps []Step) error {
 }
 
 // steps is the boot sequence. A new step is one function and one line here.
+// In hook mode the generator (dracut, initramfs-tools) has mounted the root:
+// the agent only checks it.
 func (a *Agent) steps() []Step {
+	root := Step{Name: "mount-root", Essential: true, Run: a.mountRoot}
+	if a.hook {
+		root = Step{Name: "check-root", Essential: true, Run: a.checkRoot}
+	}
 	return []Step{
 		{Name: "mount-pseudo", Essential: true, Run: a.mountPseudo},
 		{Name: "config", Essential: true, Run: a.loadConfig},
 		{Name: "load-modules", Run: a.loadModules},
-		{Name: "mount-root", Essential: true, Run: a.mountRoot},
+		root,
 		// Integrity steps, between "root mounted" and "switch".
 		{Name: "ima-certificates", Run: a.loadIMACertificates},
 		{Name: "evm-certificates", Run: a.loadEVMCertificates},
@@ -111,13 +119,33 @@ func (a *Agent) steps() []Step {
 	}
 }
 
-// Boot runs the whole sequence as PID 1 and does not return on success: it
-// execs the root's init. On failure it halts (enforce) and never returns.
-func Boot(ctx context.Context, args []string) {
+// Hook runs the sequence inside an initramfs generator's own init (dracut,
+// initramfs-tools) against the root it mounted at newRoot: it mounts and
+// switches nothing the generator owns, reports on the console (the
+// generator's log) and in the status file, and returns the exit status the
+// hook acts on: 0 boot on (all done, or permissive), 1 stop the boot
+// (enforce: a step failed; the one-line reason was printed).
+func Hook(ctx context.Context, newRoot string) int {
+	a := newAgent(newRoot, nil)
+	a.hook = true
+	if err := a.RunSteps(ctx, a.steps()); err != nil {
+		a.Status.Outcome = "halted"
+		a.writeStatus()
+		a.Log.Errorf("%s: %s; the boot must stop before the switch", a.Config.Mode, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 1
+	}
+	a.Status.ReadyMS = a.Status.since(time.Now())
+	a.Status.Outcome = "done"
+	a.writeStatus()
+	a.Log.Infof("ready: %s may switch to %s after %.0f ms", newRoot, a.Config.Init, a.Status.ReadyMS)
+	return 0
+}
+
+func newAgent(newRoot string, args []string) *Agent {
 	a := &Agent{
 		Log:     &Logger{Console: os.Stdout},
 		Config:  DefaultConfig(),
-		NewRoot: "/newroot",
+		NewRoot: newRoot,
 		Args:    args,
 		start:   time.Now(),
 	}
@@ -128,7 +156,13 @@ func Boot(ctx context.Context, args []string) {
 		a.Status.Kernel = a.kernel
 	}
 	a.Log.Infof("starting (kernel %s)", a.kernel)
+	return a
+}
 
+// Boot runs the whole sequence as PID 1 and does not return on success: it
+// execs the root's init. On failure it halts (enforce) and never returns.
+func Boot(ctx context.Context, args []string) {
+	a := newAgent("/newroot", args)
 	if err := a.RunSteps(ctx, a.steps()); err != nil {
 		a.stop(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -26,12 +27,17 @@ var pseudoMounts = []mountPoint{
 	{"securityfs", "/sys/kernel/security", "securityfs", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
 }
 
-// mountAll mounts each entry; EBUSY means someone (the kernel, a hook's
-// generator) mounted it first, which is fine.
+// mountAll mounts each entry that is not mounted yet. A target that is
+// already a mount point (a generator's init mounted it) is left alone:
+// mounting tmpfs again would hide its /run. EBUSY (the same file system
+// already there) is fine too.
 func mountAll(mounts []mountPoint) (done []string, err error) {
 	for _, m := range mounts {
 		if err := os.MkdirAll(m.target, 0o755); err != nil {
 			return done, fmt.Errorf("mkdir %s: %w", m.target, err)
+		}
+		if isMountPoint(m.target) {
+			continue
 		}
 		err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data)
 		if err != nil && !errors.Is(err, unix.EBUSY) {
@@ -51,4 +57,13 @@ func (a *Agent) mountPseudo(ctx context.Context) (string, error) {
 		a.Log.Kmsg = k
 	}
 	return strings.Join(done, " "), nil
+}
+
+// isMountPoint reports whether dir is on another device than its parent.
+func isMountPoint(dir string) bool {
+	var st, parent unix.Stat_t
+	if unix.Stat(dir, &st) != nil || unix.Stat(filepath.Dir(dir), &parent) != nil {
+		return false
+	}
+	return st.Dev != parent.Dev
 }

@@ -53,3 +53,21 @@ func (a *Agent) mountRoot(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("mount %s on %s: %s", dev, a.NewRoot, strings.Join(errs, "; "))
 }
+
+// checkRoot is mount-root in hook mode: the generator mounted the root; it
+// must be a mount point (not the initramfs's empty directory).
+func (a *Agent) checkRoot(ctx context.Context) (string, error) {
+	var rootSt, newSt unix.Stat_t
+	if err := unix.Stat("/", &rootSt); err != nil {
+		return "", fmt.Errorf("stat /: %w", err)
+	}
+	if err := unix.Stat(a.NewRoot, &newSt); err != nil {
+		return "", fmt.Errorf("root %s: %w", a.NewRoot, err)
+	}
+	if rootSt.Dev == newSt.Dev {
+		return "", fmt.Errorf("root %s is not mounted (same device as the initramfs)", a.NewRoot)
+	}
+	a.rootDev = a.NewRoot
+	a.Status.RootMountedMS = a.Status.since(time.Now())
+	return fmt.Sprintf("%s mounted by the generator", a.NewRoot), nil
+}

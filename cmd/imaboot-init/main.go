@@ -1,42 +1,72 @@
 // Command imaboot-init is the initramfs agent: run by the kernel as /init,
 // it mounts the root, loads the integrity keys and policy, and switches to
-// the root's init. See the initagent package for the sequence.
+// the root's init; run by a dracut or initramfs-tools hook (--hook), it
+// does the integrity steps on the root the generator mounted. See the
+// initagent package for the sequence.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 
 	"github.com/imaboot/imaboot/initagent"
 )
 
-const usage = `usage: imaboot-init [ARGS...]
+const usage = `usage: imaboot-init [ARGS...]                 (as /init, PID 1)
+       imaboot-init --hook [--root DIR]         (from a dracut or initramfs-tools hook)
 
-imaboot-init runs as /init in an initramfs built by imaboot-mkinitramfs
-(PID 1). It mounts /proc, /sys, /dev, /run and securityfs, loads the
-kernel modules listed in /etc/imaboot/modules.load and MODULES=, finds and
-mounts root= (UUID=, LABEL=, PARTUUID=, /dev/...), runs the integrity
-steps, writes /run/imaboot/status.json and switches to the root's init
-(/sbin/init, or init=), passing ARGS and the environment on.
+As /init in an initramfs built by imaboot-mkinitramfs (PID 1), it mounts
+/proc, /sys, /dev, /run and securityfs, loads the kernel modules listed in
+/etc/imaboot/modules.load and MODULES=, finds and mounts root= (UUID=,
+LABEL=, PARTUUID=, /dev/...), loads the IMA and EVM certificates, the EVM
+master key and EVM key, enables EVM, writes the IMA policy, writes
+/run/imaboot/status.json and switches to the root's init (/sbin/init, or
+init=), passing ARGS and the environment on.
 
-Configuration: /etc/imaboot/imaboot.conf (KEY=value; see the README).
+With --hook it runs inside another generator's init: it mounts only what is
+missing, does the same integrity steps on the root mounted at DIR (default
+$NEWROOT, else /sysroot), switches nothing, and exits 0 (go on) or 1 (a step
+failed in enforce mode: the hook must stop the boot).
+
+Configuration: /etc/imaboot/imaboot.conf (KEY=value; see the README), after
+dracut's /etc/sysconfig/{ima,evm,masterkey} when present.
 Kernel command line: root= rootfstype= rootflags= rootdelay= ro rw init=
 and the overrides imaboot.mode= imaboot.halt= imaboot.debug=
 imaboot.root_timeout=.
 
-In enforce mode (the default) a failed step halts the machine before the
-switch with one line naming the step and the cause; it never reboots.
+In enforce mode (the default) a failed step stops the boot before the
+switch with one line naming the step and the cause; as /init the machine
+halts (it never reboots).
 `
 
 func main() {
-	if os.Getpid() != 1 {
-		if len(os.Args) > 1 && (os.Args[1] == "-h" || os.Args[1] == "--help") {
-			fmt.Print(usage)
+	fs := flag.NewFlagSet("imaboot-init", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage) }
+	hook := fs.Bool("hook", false, "run as a hook of another initramfs generator")
+	root := fs.String("root", "", "the root the generator mounted (hook mode)")
+	if os.Getpid() == 1 {
+		// As /init, every argument belongs to the root's init.
+		initagent.Boot(context.Background(), os.Args[1:])
+		return
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if err == flag.ErrHelp {
 			return
 		}
-		fmt.Fprint(os.Stderr, "imaboot-init: not PID 1: it runs as /init in the initramfs\n\n"+usage)
 		os.Exit(2)
 	}
-	initagent.Boot(context.Background(), os.Args[1:])
+	if !*hook {
+		fmt.Fprint(os.Stderr, "imaboot-init: not PID 1: run it as /init, or with --hook from a generator's hook\n\n"+usage)
+		os.Exit(2)
+	}
+	dir := *root
+	if dir == "" {
+		dir = os.Getenv("NEWROOT")
+	}
+	if dir == "" {
+		dir = "/sysroot"
+	}
+	os.Exit(initagent.Hook(context.Background(), dir))
 }
