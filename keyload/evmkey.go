@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -110,96 +108,4 @@ func ReadEVMKeyBlob(id int) ([]byte, error) {
 		}
 		buf = make([]byte, n)
 	}
-}
-
-// EVM's securityfs bits (security/integrity/evm/evm.h).
-const (
-	EVMInitHMAC            = 0x00000001 // HMAC key (evm-key) loaded
-	EVMInitX509            = 0x00000002 // EVM certificates loaded
-	EVMAllowMetadataWrites = 0x00000004 // allow metadata writes before a key (not with HMAC)
-	EVMSetupComplete       = 0x80000000 // no further writes this boot
-	evmInitMask            = EVMInitHMAC | EVMInitX509 | EVMAllowMetadataWrites | EVMSetupComplete
-)
-
-// EVMBits computes the one value written to <securityfs>/evm: the HMAC
-// bit only if the EVM key loaded, the X509 bit only if EVM certificates
-// loaded, plus extra (dracut's EVM_ACTIVATION_BITS, e.g. EVMSetupComplete).
-// It returns 0 — do not write — when neither key is there: EVM is never
-// enabled without a key. Extra may not claim a key that is not loaded.
-func EVMBits(hmacKey, x509 bool, extra uint32) (uint32, error) {
-	if extra&^evmInitMask != 0 {
-		return 0, fmt.Errorf("EVM activation bits %#x: unknown bits %#x", extra, extra&^evmInitMask)
-	}
-	if extra&EVMInitHMAC != 0 && !hmacKey {
-		return 0, fmt.Errorf("EVM activation bits %#x ask for HMAC, but no EVM key is loaded", extra)
-	}
-	if extra&EVMInitX509 != 0 && !x509 {
-		return 0, fmt.Errorf("EVM activation bits %#x ask for X509, but no EVM certificate is loaded", extra)
-	}
-	var bits uint32
-	if hmacKey {
-		bits |= EVMInitHMAC
-	}
-	if x509 {
-		bits |= EVMInitX509
-	}
-	if bits == 0 {
-		return 0, nil
-	}
-	bits |= extra
-	if bits&EVMInitHMAC != 0 && bits&EVMAllowMetadataWrites != 0 {
-		return 0, fmt.Errorf("EVM activation bits %#x: metadata writes cannot be allowed with an HMAC key (the kernel refuses)", bits)
-	}
-	return bits, nil
-}
-
-// EnableEVM writes bits to the EVM securityfs file (normally
-// /sys/kernel/security/evm or …/integrity/evm/evm) in one write and reads
-// the file back. The kernel fetches evm-key during that write, from the
-// writer's keyrings. It returns what the kernel reports (EVM masks
-// EVMSetupComplete out of what it reads back).
-func EnableEVM(file string, bits uint32) (uint32, error) {
-	if bits == 0 {
-		return 0, fmt.Errorf("enable EVM via %s: no key loaded, EVM left off", file)
-	}
-	fd, err := unix.Open(file, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("enable EVM: open %s: %w", file, err)
-	}
-	msg := fmt.Sprintf("%d\n", bits)
-	_, err = unix.Write(fd, []byte(msg))
-	unix.Close(fd)
-	if err != nil {
-		why := unix.ErrnoName(mkErrno(err))
-		switch mkErrno(err) {
-		case unix.EPERM:
-			why += " (EVM already set up this boot, metadata writes refused with an HMAC key, or no CAP_SYS_ADMIN)"
-		case unix.ENOKEY, unix.ENOENT:
-			why += fmt.Sprintf(" (the kernel found no %s key in the writer's keyrings)", EVMKeyName)
-		case unix.EINVAL:
-			why += " (value refused)"
-		}
-		return 0, fmt.Errorf("enable EVM: write %#x to %s: %s: %w", bits, file, why, err)
-	}
-	state, err := ReadEVMState(file)
-	if err != nil {
-		return 0, err
-	}
-	if want := bits &^ (EVMSetupComplete | EVMAllowMetadataWrites); state&want != want {
-		return state, fmt.Errorf("enable EVM: wrote %#x to %s, kernel reports %#x", bits, file, state)
-	}
-	return state, nil
-}
-
-// ReadEVMState reads the EVM securityfs file: the initialised bits.
-func ReadEVMState(file string) (uint32, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0, fmt.Errorf("read EVM state: %w", err)
-	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(data)), 0, 32)
-	if err != nil {
-		return 0, fmt.Errorf("read EVM state %s: %q is not a number", file, strings.TrimSpace(string(data)))
-	}
-	return uint32(v) &^ EVMSetupComplete, nil
 }

@@ -98,50 +98,6 @@ func TestLoadEVMKeyWithoutMasterKey(t *testing.T) {
 	}
 }
 
-func TestEVMBits(t *testing.T) {
-	cases := []struct {
-		hmac, x509 bool
-		extra      uint32
-		want       uint32
-		err        bool
-	}{
-		{true, false, 0, EVMInitHMAC, false},
-		{false, true, 0, EVMInitX509, false},
-		{true, true, EVMSetupComplete, 0x80000003, false},
-		{false, false, EVMSetupComplete, 0, false},     // no key: never enable
-		{false, true, EVMInitHMAC, 0, true},            // HMAC asked, no key
-		{true, false, EVMInitX509, 0, true},            // X509 asked, no cert
-		{true, false, 0x10, 0, true},                   // unknown bit
-		{true, false, EVMAllowMetadataWrites, 0, true}, // refused by the kernel
-		{false, true, EVMAllowMetadataWrites, 0x6, false},
-	}
-	for _, c := range cases {
-		got, err := EVMBits(c.hmac, c.x509, c.extra)
-		if (err != nil) != c.err || got != c.want {
-			t.Errorf("EVMBits(%v, %v, %#x) = %#x, %v; want %#x, error %v", c.hmac, c.x509, c.extra, got, err, c.want, c.err)
-		}
-	}
-}
-
-func TestEnableEVMOneWriteThenReadBack(t *testing.T) {
-	// A regular file stands in for securityfs: it keeps what was written.
-	file := filepath.Join(t.TempDir(), "evm")
-	os.WriteFile(file, []byte("0"), 0o600)
-	state, err := EnableEVM(file, EVMInitHMAC|EVMSetupComplete)
-	if err != nil || state != EVMInitHMAC {
-		t.Fatalf("state %#x, %v", state, err)
-	}
-	if data, _ := os.ReadFile(file); string(data) != "2147483649\n" {
-		t.Errorf("wrote %q", data)
-	}
-	if _, err := EnableEVM(file, 0); err == nil {
-		t.Error("enabled EVM without a key")
-	}
-	if _, err := EnableEVM(filepath.Join(t.TempDir(), "none"), EVMInitHMAC); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing securityfs file: %v", err)
-	}
-}
-
 func TestNewEVMKeyWithoutMasterKeyLeavesNothing(t *testing.T) {
 	sess := mkSession(t)
 	_, _, err := NewEVMKey(EVMKeyName, "user:kmk-absent", 32, sess)
