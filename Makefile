@@ -9,7 +9,7 @@ export CGO_ENABLED = 0
 
 CMDS := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build setup test unit demo bench clean
+.PHONY: all build setup test unit demo bench install clean
 
 all: build
 
@@ -33,6 +33,11 @@ demo: setup
 
 bench: setup build
 	scripts/bench
+
+# Binaries, the dracut module and the initramfs-tools files, where each
+# tool looks (see README: Adopting imaboot).
+install: build
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BIN="$(BIN)" scripts/install
 
 clean:
 	rm -rf $(BIN) out

@@ -3,7 +3,6 @@ package integration
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,34 +29,23 @@ appraise func=BPRM_CHECK appraise_type=imasig
 `
 
 // signingKey is a key pair and its certificate made by openssl.
-type signingKey struct {
-	Key, CertPEM, CertDER string
-}
+type signingKey = fixture.SigningKey
 
 func newSigningKey(t testing.TB, dir, name, alg string) signingKey {
 	t.Helper()
-	k := signingKey{Key: filepath.Join(dir, name+".key"), CertPEM: filepath.Join(dir, name+".pem"), CertDER: filepath.Join(dir, name+".der")}
-	newkey := []string{"-newkey", "rsa:2048"}
-	if alg == "ec" {
-		newkey = []string{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"}
+	k, err := fixture.NewSigningKey(dir, name, alg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	args := append([]string{"req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=imaboot test " + name,
-		"-addext", "keyUsage=digitalSignature", "-keyout", k.Key, "-out", k.CertPEM}, newkey...)
-	sh(t, "openssl", args...)
-	sh(t, "openssl", "x509", "-in", k.CertPEM, "-outform", "DER", "-out", k.CertDER)
 	return k
-}
-
-func sh(t testing.TB, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }
 
 // evmSign signs file with evmctl (ima-evm-utils, the real peer).
 func evmSign(t testing.TB, k signingKey, hash, file string) {
-	sh(t, "evmctl", "ima_sign", "--key", k.Key, "--hashalgo", hash, file)
+	t.Helper()
+	if err := fixture.EVMSign(k, hash, file); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
@@ -218,4 +206,12 @@ func TestSignaturesEnforced(t *testing.T) {
 			t.Error("policy load not reported")
 		}
 	})
+}
+
+// sh runs a command on the host and fails the test with its output.
+func sh(t testing.TB, name string, args ...string) {
+	t.Helper()
+	if err := fixture.Run(name, args...); err != nil {
+		t.Fatal(err)
+	}
 }
