@@ -1,7 +1,9 @@
 // Command demo boots Debian's 6.1 cloud kernel in QEMU with an initramfs
 // built by imaboot-mkinitramfs, whose /init is imaboot-init, and shows the
-// serial console as it comes: the agent mounts the root disk, runs its
-// steps and hands over to the root's /sbin/init. Run it with `make demo`.
+// serial console as it comes: the agent mounts the root disk, loads the
+// IMA certificate and an appraisal policy, and hands over to the root's
+// /sbin/init, which runs a signed program (it runs) and an unsigned copy
+// of it (the kernel refuses it). Run it with `make demo`.
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/imaboot/imaboot/integration/fixture"
@@ -20,8 +23,29 @@ const demoInit = `echo
 echo "=== the root's /sbin/init is running (PID $$) ==="
 echo "imaboot status (/run/imaboot/status.json):"
 cat /run/imaboot/status.json
+echo
+echo "=== a program signed with the release key:"
+/opt/signed/echo "    it runs"
+echo "=== an unsigned copy of the same program:"
+/opt/unsigned/echo "    it runs (this must not happen)" || echo "    refused by the kernel (exit $?)"
+echo "=== the IMA measurement list:"
+grep /opt/ /sys/kernel/security/ima/ascii_runtime_measurements | cut -d' ' -f3-5
 echo "DEMO-DONE"
 poweroff -f
+`
+
+// demoPolicy appraises every execution (signatures required) except on
+// pseudo file systems, and measures executions.
+const demoPolicy = `# imaboot demo policy
+dont_appraise fsmagic=0x9fa0
+dont_appraise fsmagic=0x62656572
+dont_appraise fsmagic=0x64626720
+dont_appraise fsmagic=0x1021994
+dont_appraise fsmagic=0x858458f6
+dont_appraise fsmagic=0x73636673
+dont_appraise fsmagic=0x1cd1
+measure func=BPRM_CHECK
+appraise func=BPRM_CHECK appraise_type=imasig
 `
 
 func main() {
@@ -66,14 +90,31 @@ func run(series string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("demo: building the initramfs with imaboot-mkinitramfs for", k.Release)
-	initrd := filepath.Join(dir, "initrd.img")
-	if err := (fixture.Initramfs{Modules: []string{"virtio_pci", "virtio_blk"}, Config: "MODE=enforce\n"}).Build(bins, *k, initrd); err != nil {
+	fmt.Println("demo: making a release signing key (RSA-2048) with openssl")
+	key, err := fixture.NewSigningKey(dir, "release", "rsa")
+	if err != nil {
 		return err
 	}
-	fmt.Println("demo: building the ext4 root disk (busybox)")
+	policy := filepath.Join(dir, "ima-policy")
+	if err := os.WriteFile(policy, []byte(demoPolicy), 0o644); err != nil {
+		return err
+	}
+	fmt.Println("demo: building the initramfs with imaboot-mkinitramfs for", k.Release, "(certificate and policy inside)")
+	initrd := filepath.Join(dir, "initrd.img")
+	spec := fixture.Initramfs{
+		Modules: []string{"virtio_pci", "virtio_blk"},
+		Config:  "MODE=enforce\n",
+		Files:   map[string]string{"/etc/keys/ima/release.der": key.CertDER, "/etc/imaboot/ima-policy": policy},
+	}
+	if err := spec.Build(bins, *k, initrd); err != nil {
+		return err
+	}
+	fmt.Println("demo: building the ext4 root disk (busybox), signing its programs with evmctl")
 	img := filepath.Join(dir, "root.img")
-	if err := (fixture.Root{Label: "demoroot", Init: demoInit}).Build(filepath.Join(dir, "root"), img); err != nil {
+	root := fixture.Root{Label: "demoroot", Init: demoInit, Prepare: func(tree string) error {
+		return signDemoTree(tree, key)
+	}}
+	if err := root.Build(filepath.Join(dir, "root"), img); err != nil {
 		return err
 	}
 	fmt.Println("demo: booting in QEMU (TCG); console follows")
@@ -89,6 +130,34 @@ func run(series string, keep bool) error {
 	}
 	m.Wait(30 * time.Second)
 	fmt.Println("----------------------------------------------------------------")
-	fmt.Println("demo: the root's init ran after imaboot-init switched root")
+	con := m.Console()
+	if !strings.Contains(con, "refused by the kernel (exit 126)") || strings.Contains(con, "this must not happen") {
+		return fmt.Errorf("the unsigned program was not refused: signatures were NOT enforced")
+	}
+	fmt.Println("demo: imaboot-init loaded the key and the policy, switched root, and the kernel")
+	fmt.Println("demo: ran the signed program and refused the unsigned one")
+	return nil
+}
+
+// signDemoTree signs busybox and the init script, and adds a signed and an
+// unsigned copy of busybox (named echo: busybox picks its applet by name).
+func signDemoTree(tree string, key fixture.SigningKey) error {
+	bb, err := os.ReadFile(filepath.Join(tree, "bin/busybox"))
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"signed", "unsigned"} {
+		if err := os.MkdirAll(filepath.Join(tree, "opt", d), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(tree, "opt", d, "echo"), bb, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, p := range []string{"bin/busybox", "sbin/init", "opt/signed/echo"} {
+		if err := fixture.EVMSign(key, "sha256", filepath.Join(tree, p)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
