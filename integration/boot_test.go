@@ -154,6 +154,7 @@ func TestBootSwitchesRoot(t *testing.T) {
 				if kb, _ := strconv.Atoi(mem[1]); kb > 16<<10 {
 					t.Errorf("Unevictable %s kB after the switch: the initramfs (64 MiB ballast) was not freed", mem[1])
 				}
+				expect(t, m, `ROOTINIT-ROOTMOUNT: /dev/vda / ext4 ro[,\s]`)
 				st := status(t, m)
 				if st.Outcome != "switching" || st.Mode != initagent.Enforce || st.RootMountedMS <= 0 {
 					t.Errorf("status %+v", st)
@@ -169,6 +170,22 @@ func TestBootSwitchesRoot(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestBootRootOptions: init=, rw, rootfstype= and rootflags= reach the
+// mount and the exec.
+func TestBootRootOptions(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+		s := scenario{append: "root=LABEL=" + rootLabel + " rw rootfstype=ext4 rootflags=commit=7 init=/sbin/altinit"}
+		s.root.Prepare = func(dir string) error {
+			return os.Symlink("init", filepath.Join(dir, "sbin/altinit"))
+		}
+		m := boot(t, k, s)
+		expect(t, m, `ROOTINIT-DONE`)
+		expect(t, m, `imaboot: mount-root: /dev/vda \(ext4, rw\) on /newroot`)
+		expect(t, m, `ROOTINIT-ROOTMOUNT: /dev/vda / ext4 rw,.*commit=7`)
+		expect(t, m, `ROOTINIT-EXE: /sbin/altinit\n`)
+	})
 }
 
 // stepDone reports whether the status file records the step as ok.
