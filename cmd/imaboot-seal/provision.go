@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/imaboot/imaboot/internal/atomicfile"
 	"github.com/imaboot/imaboot/keyload"
 	"github.com/imaboot/imaboot/keyload/tpm"
 )
@@ -96,7 +97,7 @@ func (a *app) init() (int, error) {
 	if err := tpm.WriteBlob(a.sealed, blob); err != nil {
 		return exitFailed, fmt.Errorf("init: %w", err)
 	}
-	if err := writeFileAtomic(a.evmBlob, append(evmBlob, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(a.evmBlob, append(evmBlob, '\n'), 0o600); err != nil {
 		return exitFailed, fmt.Errorf("init: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "sealed master key %s to %s\n", a.masterName, describePolicy(blob))
@@ -186,30 +187,6 @@ func inPrivateSession(fn func(sess int) error) error {
 		done <- err
 	}()
 	return <-done
-}
-
-// writeFileAtomic writes data beside path, syncs and renames it over path.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // describePolicy is "sha256 PCRs 7, 13 (lock PCR 13)".
