@@ -10,23 +10,11 @@ import (
 	"github.com/imaboot/imaboot/integration/fixture"
 )
 
-// pseudoFSExclusions keep appraisal off the pseudo file systems the test
-// root uses (proc, sysfs, debugfs, tmpfs, ramfs, securityfs, devpts).
-const pseudoFSExclusions = `dont_appraise fsmagic=0x9fa0
-dont_appraise fsmagic=0x62656572
-dont_appraise fsmagic=0x64626720
-dont_appraise fsmagic=0x1021994
-dont_appraise fsmagic=0x858458f6
-dont_appraise fsmagic=0x73636673
-dont_appraise fsmagic=0x1cd1
-`
-
-// basicPolicy: every executable must carry an IMA signature; executions are
-// measured.
-const basicPolicy = "# test policy\n" + pseudoFSExclusions + `
-measure func=BPRM_CHECK
-appraise func=BPRM_CHECK appraise_type=imasig
-`
+// pseudoFSExclusions and basicPolicy: see fixture.
+const (
+	pseudoFSExclusions = fixture.PseudoFSExclusions
+	basicPolicy        = fixture.AppraisePolicy
+)
 
 // signingKey is a key pair and its certificate made by openssl.
 type signingKey = fixture.SigningKey

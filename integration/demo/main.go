@@ -34,20 +34,6 @@ echo "DEMO-DONE"
 poweroff -f
 `
 
-// demoPolicy appraises every execution (signatures required) except on
-// pseudo file systems, and measures executions.
-const demoPolicy = `# imaboot demo policy
-dont_appraise fsmagic=0x9fa0
-dont_appraise fsmagic=0x62656572
-dont_appraise fsmagic=0x64626720
-dont_appraise fsmagic=0x1021994
-dont_appraise fsmagic=0x858458f6
-dont_appraise fsmagic=0x73636673
-dont_appraise fsmagic=0x1cd1
-measure func=BPRM_CHECK
-appraise func=BPRM_CHECK appraise_type=imasig
-`
-
 func main() {
 	series := flag.String("kernel", "bookworm", "kernel series to boot: bookworm (6.1) or trixie (6.12)")
 	keep := flag.Bool("keep", false, "keep the build directory (initramfs, root image)")
@@ -96,7 +82,7 @@ func run(series string, keep bool) error {
 		return err
 	}
 	policy := filepath.Join(dir, "ima-policy")
-	if err := os.WriteFile(policy, []byte(demoPolicy), 0o644); err != nil {
+	if err := os.WriteFile(policy, []byte(fixture.AppraisePolicy), 0o644); err != nil {
 		return err
 	}
 	fmt.Println("demo: building the initramfs with imaboot-mkinitramfs for", k.Release, "(certificate and policy inside)")
