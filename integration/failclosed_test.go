@@ -141,3 +141,37 @@ func TestSeedPolicy(t *testing.T) {
 		expectMeasured(t, con, signedFile{dir: "unsigned"})
 	})
 }
+
+// TestSignedPolicy: a policy with "appraise func=POLICY_CHECK" is loaded by
+// writing its path (the kernel reads, and from then on appraises, policy
+// files itself). The policy and the certificates are read from the root
+// (KEYS_FROM_ROOT=yes), where the policy carries an evmctl signature.
+func TestSignedPolicy(t *testing.T) {
+	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+		dir := t.TempDir()
+		rsa := newSigningKey(t, dir, "rsa", "rsa")
+		files := []signedFile{{dir: "signed", key: &rsa, hash: "sha256"}, {dir: "unsigned"}}
+		root := signedRoot(t, rsa, files)
+		prepare := root.Prepare
+		root.Prepare = func(tree string) error {
+			if err := prepare(tree); err != nil {
+				return err
+			}
+			policy := filepath.Join(tree, "etc/imaboot/ima-policy")
+			os.MkdirAll(filepath.Dir(policy), 0o755)
+			os.MkdirAll(filepath.Join(tree, "etc/keys/ima"), 0o755)
+			copyFile(t, rsa.CertDER, filepath.Join(tree, "etc/keys/ima/rsa.der"), 0o644)
+			if err := os.WriteFile(policy, []byte(basicPolicy+"appraise func=POLICY_CHECK appraise_type=imasig\n"), 0o644); err != nil {
+				return err
+			}
+			evmSign(t, rsa, "sha256", policy)
+			return nil
+		}
+		m := boot(t, k, scenario{integrity: true, config: "KEYS_FROM_ROOT=yes\n", append: "root=/dev/vda", root: root})
+		expect(t, m, `imaboot: ima-policy: IMA policy loaded from its signed file`)
+		expect(t, m, `ROOTINIT-DONE`)
+		con := m.Console()
+		expectExec(t, con, files[0], true)
+		expectExec(t, con, files[1], false)
+	})
+}
