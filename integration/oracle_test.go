@@ -303,7 +303,11 @@ func generateProfile(t *testing.T, policygenBin, profile string, k fixture.Kerne
 	gen := exec.Command(policygenBin, append(append([]string{"generate", "--profile", profile}, target...), args...)...)
 	out, err := gen.Output()
 	if err != nil {
-		t.Fatalf("%s: %v", strings.Join(gen.Args, " "), err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s: %v\n%s", strings.Join(gen.Args, " "), err, stderr)
 	}
 	p := filepath.Join(t.TempDir(), profile+".policy")
 	if err := os.WriteFile(p, out, 0o644); err != nil {
@@ -333,11 +337,18 @@ func policyLines(policy string) []string {
 // took the policy: it has no CONFIG_IMA_WRITE_POLICY).
 func TestProfilesLoad(t *testing.T) {
 	ob := buildOracle(t)
-	var profiles []string
-	for _, p := range policygen.Profiles() {
-		profiles = append(profiles, p.Name)
+	// The profiles as the command lists them: the first word of each line.
+	list, err := exec.Command(ob["imaboot-policygen"], "profiles").Output()
+	if err != nil {
+		t.Fatalf("imaboot-policygen profiles: %v", err)
 	}
-	if len(profiles) < 4 {
+	var profiles []string
+	for _, line := range strings.Split(strings.TrimSpace(string(list)), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			profiles = append(profiles, f[0])
+		}
+	}
+	if len(profiles) < 4 || len(profiles) != len(policygen.Profiles()) {
 		t.Fatalf("profiles: %v, want at least tcb, appraise_tcb, seed and attest", profiles)
 	}
 	for _, profile := range profiles {
