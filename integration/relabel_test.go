@@ -14,6 +14,7 @@ package integration
 // the tree, labels included, into the image.
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -62,6 +63,8 @@ type relabeledRoot struct {
 	execs []signedFile
 	// conffiles: root path -> content, listed as dpkg conffiles.
 	conffiles map[string]string
+	// bins: root path -> host file, copied (mode 0755) before labeling.
+	bins map[string]string
 	// script is /test.sh after its "#!/bin/sh" line.
 	script string
 	// offline changes the labeled tree before the image is made.
@@ -88,6 +91,9 @@ func (r relabeledRoot) build(t testing.TB) fixture.Root {
 				return err
 			}
 			copyFile(t, r.tools.xattrdump, filepath.Join(dir, "bin/xattrdump"), 0o755)
+			for p, src := range r.bins {
+				copyFile(t, src, filepath.Join(dir, p), 0o755)
+			}
 			for _, f := range r.execs {
 				copyFile(t, filepath.Join(dir, "bin/busybox"), filepath.Join(dir, "opt", f.dir, "echo"), 0o755)
 			}
@@ -324,10 +330,13 @@ func relabelExpectCause(t *testing.T, con, cause, path string) {
 }
 
 // relabelKmsg lists the KMSG lines the guest printed.
-func relabelKmsg(con string) string {
+func relabelKmsg(con string) string { return relabelPrefixed(con, "KMSG ") }
+
+// relabelPrefixed lists the console lines that start with prefix.
+func relabelPrefixed(con, prefix string) string {
 	var b strings.Builder
 	for _, l := range strings.Split(con, "\n") {
-		if strings.HasPrefix(l, "KMSG ") {
+		if strings.HasPrefix(l, prefix) {
 			b.WriteString(l + "\n")
 		}
 	}
@@ -386,5 +395,128 @@ echo "EVM-STATE $(cat /sys/kernel/security/evm)"
 		relabelExpectCause(t, con, "invalid-fail-immutable", "/opt/chmodded/echo")
 		relabelExpectCause(t, con, "missing-HMAC", "/opt/noevm/echo")
 		t.Logf("kernel causes:\n%s", relabelKmsg(con))
+	})
+}
+
+// relabelEVMKey makes an EVM HMAC key for the guest on the host: a random
+// 32-byte master key (the agent adds it as user key "kmk") and the kernel's
+// encrypted blob of a new 64-byte evm-key under it, made in a throw-away
+// session keyring with keyctl.
+func relabelEVMKey(t *testing.T) (master, blob string) {
+	t.Helper()
+	dir := t.TempDir()
+	master, blob = filepath.Join(dir, "kmk"), filepath.Join(dir, "evm-key.blob")
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(master, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("keyctl", "session", "-", "sh", "-ec",
+		`keyctl padd user kmk @s < "$1" >/dev/null; keyctl pipe "$(keyctl add encrypted evm-key "new default user:kmk 64" @s)"`, "sh", master)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || !strings.HasPrefix(string(out), "default user:kmk 64 ") {
+		t.Fatalf("make the EVM key blob with keyctl: %v %q\n%s", err, out, stderr.String())
+	}
+	if err := os.WriteFile(blob, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return master, blob
+}
+
+// relabelNoBPFLSM is Debian's CONFIG_LSM without bpf. On Debian's 6.1
+// (6.1.0-56), once EVM's HMAC key is on, creating any file on tmpfs or ext4
+// oopses in evm_inode_init_security (strlen(NULL) from
+// evm_protected_xattr_common): the BPF LSM's inode_init_security returns
+// 0 without naming an xattr. Seen with the agent's first file write after
+// enable-evm; 6.12 is not affected.
+const relabelNoBPFLSM = "lsm=landlock,lockdown,yama,loadpin,safesetid,integrity,apparmor"
+
+// TestRelabelKernelFix: the first-boot path of imaboot-relabel --kernel-fix.
+// A root signed on the host (no EVM labels) boots with the EVM HMAC key and
+// "ima_appraise=fix evm=fix": executing its signed files added no HMAC
+// (kernels 6.1 and 6.12 do not add one to a file whose signature is valid);
+// imaboot-relabel --kernel-fix in the guest makes the kernel write HMACs on
+// every file it walks, signed ones included, and re-hashes nothing signed.
+// The next boot enforces (HMAC key, no fix mode): the walked files run and
+// read; a signed file the walk excluded is refused (missing-HMAC).
+func TestRelabelKernelFix(t *testing.T) {
+	tools := buildRelabelTools(t)
+	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+		key := newSigningKey(t, t.TempDir(), "rsa", "rsa")
+		execs := []signedFile{{dir: "signed"}, {dir: "nohmac"}}
+		dump := `/bin/xattrdump -n security.ima -n security.evm /bin/busybox /opt/signed/echo /opt/nohmac/echo /etc/mutable.conf`
+		script := relabelReadFile + `if grep -q relabeltest=fix /proc/cmdline; then
+` + dump + ` | sed 's/^/BEFORE /'
+out=$(/bin/imaboot-relabel --kernel-fix --progress never --exclude /opt/nohmac / 2>&1); echo "RELABEL-RC=$?"
+echo "$out" | sed 's/^/RELABEL: /'
+` + dump + ` | sed 's/^/AFTER /'
+busybox sync; echo "SYNCED"
+else
+` + strings.TrimPrefix(execChecks(execs), "#!/bin/sh\n") + `readfile /etc/mutable.conf
+fi
+echo "EVM-STATE $(cat /sys/kernel/security/evm)"
+` + relabelKernelCauses
+		root := relabeledRoot{
+			tools: tools, key: key, execs: execs, script: script,
+			bins:      map[string]string{"bin/imaboot-relabel": tools.relabel},
+			conffiles: map[string]string{"/etc/mutable.conf": relabelMutableV1},
+		}.build(t)
+		master, blob := relabelEVMKey(t)
+		files := relabelCertFiles(t, key, relabelHashPolicy, false)
+		files["/etc/keys/kmk"], files["/etc/keys/evm-key.blob"] = master, blob
+		// EVM_BITS=0: the agent fails on an unset EVM_BITS (ParseEVMBits("")).
+		config := "MASTER_KEY_TYPE=user\nMASTER_KEY=/etc/keys/kmk\nEVM_KEY=/etc/keys/evm-key.blob\nEVM_BITS=0\n"
+		mach := newRelabelMachine(t, k, root, config, files)
+
+		lsm := ""
+		if k.Short() == "6.1" {
+			lsm = " " + relabelNoBPFLSM
+		}
+		m := mach.boot(t, "root=/dev/vda rw ima_appraise=fix evm=fix relabeltest=fix"+lsm)
+		expect(t, m, `imaboot: enable-evm: EVM enabled: wrote 0x80000001 \(HMAC\|setup-complete\)`)
+		expect(t, m, `ROOTINIT-DONE`)
+		if err := m.Wait(bootWait); err != nil {
+			t.Fatal(err)
+		}
+		con := m.Console()
+		for _, p := range []string{"/bin/busybox", "/opt/signed/echo", "/opt/nohmac/echo"} {
+			if !strings.HasPrefix(relabelXattr(t, con, "BEFORE ", p, "security.evm"), "none") {
+				t.Errorf("%s had security.evm before imaboot-relabel --kernel-fix", p)
+			}
+		}
+		relabelExpectLine(t, con, "RELABEL-RC=0")
+		t.Logf("imaboot-relabel --kernel-fix in the guest:\n%s", relabelPrefixed(con, "RELABEL: "))
+		for _, p := range []string{"/bin/busybox", "/opt/signed/echo", "/etc/mutable.conf"} {
+			// EVM HMAC: type 0x02 and an HMAC-SHA1.
+			if evm := relabelXattr(t, con, "AFTER ", p, "security.evm"); !strings.HasPrefix(evm, "02") || len(evm) != 42 {
+				t.Errorf("%s: security.evm %s after --kernel-fix, want an HMAC (02 + 20 bytes)", p, evm)
+			}
+		}
+		for _, p := range []string{"/bin/busybox", "/opt/signed/echo"} {
+			if before, after := relabelXattr(t, con, "BEFORE ", p, "security.ima"), relabelXattr(t, con, "AFTER ", p, "security.ima"); before != after || !strings.HasPrefix(after, "0302") {
+				t.Errorf("%s: security.ima %s became %s, want the same signature", p, before, after)
+			}
+		}
+		if got, want := relabelXattr(t, con, "AFTER ", "/etc/mutable.conf", "security.ima"), relabelHashLabel(relabelMutableV1); got != want {
+			t.Errorf("/etc/mutable.conf: security.ima %s, want %s", got, want)
+		}
+		if !strings.HasPrefix(relabelXattr(t, con, "AFTER ", "/opt/nohmac/echo", "security.evm"), "none") {
+			t.Error("/opt/nohmac/echo, excluded from the walk, got security.evm")
+		}
+		relabelExpectLine(t, con, "SYNCED")
+
+		m2 := mach.boot(t, "root=/dev/vda"+lsm)
+		expect(t, m2, `ROOTINIT-DONE`)
+		con2 := m2.Console()
+		expectExec(t, con2, execs[0], true)
+		expectExec(t, con2, execs[1], false)
+		relabelExpectLine(t, con2, "READ /etc/mutable.conf rc=0 "+strings.TrimSpace(relabelMutableV1))
+		relabelExpectLine(t, con2, "EVM-STATE 1")
+		relabelExpectCause(t, con2, "missing-HMAC", "/opt/nohmac/echo")
+		t.Logf("kernel causes, enforcing boot:\n%s", relabelKmsg(con2))
 	})
 }
