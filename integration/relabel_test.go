@@ -103,6 +103,10 @@ func (r relabeledRoot) build(t testing.TB) fixture.Root {
 				return fmt.Errorf("imaboot-relabel %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
 			t.Logf("imaboot-relabel --sign %s: %s", strings.Join(r.flags, " "), strings.TrimSpace(string(out)))
+			// Before the offline changes, the tool's own check agrees.
+			if out, err := exec.Command(r.tools.relabel, "verify", "--cert", r.key.CertPEM, "--progress", "never", dir).CombinedOutput(); err != nil {
+				return fmt.Errorf("imaboot-relabel verify after labeling: %v\n%s", err, out)
+			}
 			for _, f := range r.execs {
 				if f.tamper {
 					relabelTamper(t, filepath.Join(dir, "opt", f.dir, "echo"))
@@ -490,6 +494,11 @@ echo "EVM-STATE $(cat /sys/kernel/security/evm)"
 		}
 		relabelExpectLine(t, con, "RELABEL-RC=0")
 		t.Logf("imaboot-relabel --kernel-fix in the guest:\n%s", relabelPrefixed(con, "RELABEL: "))
+		// 10 files walked (the 11 labeled on the host but /opt/nohmac/echo);
+		// the 9 signed ones had their signature set again.
+		if !regexp.MustCompile(`\nRELABEL: 10 files .* 9 labeled `).MatchString(con) {
+			t.Error("imaboot-relabel --kernel-fix did not report 10 files walked and 9 signatures set again")
+		}
 		for _, p := range []string{"/bin/busybox", "/opt/signed/echo", "/etc/mutable.conf"} {
 			// EVM HMAC: type 0x02 and an HMAC-SHA1.
 			if evm := relabelXattr(t, con, "AFTER ", p, "security.evm"); !strings.HasPrefix(evm, "02") || len(evm) != 42 {
