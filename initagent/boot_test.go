@@ -109,3 +109,23 @@ func TestInitEnvAddsPath(t *testing.T) {
 		t.Errorf("env %q", env)
 	}
 }
+
+func TestHMACCrashGuard(t *testing.T) {
+	dir := t.TempDir()
+	withBPF := filepath.Join(dir, "lsm-bpf")
+	without := filepath.Join(dir, "lsm")
+	os.WriteFile(withBPF, []byte("lockdown,capability,landlock,yama,apparmor,bpf,ima,evm"), 0o644)
+	os.WriteFile(without, []byte("lockdown,capability,landlock,yama,apparmor,ima,evm"), 0o644)
+	if err := hmacCrashGuard("6.1.0-56-cloud-amd64", withBPF); err == nil || !strings.Contains(err.Error(), "without bpf") {
+		t.Errorf("6.1 with bpf: %v", err)
+	}
+	for _, tc := range []struct{ release, lsm string }{
+		{"6.1.0-56-cloud-amd64", without},
+		{"6.12.117+deb13-cloud-amd64", withBPF},
+		{"6.1.0-56-cloud-amd64", filepath.Join(dir, "missing")},
+	} {
+		if err := hmacCrashGuard(tc.release, tc.lsm); err != nil {
+			t.Errorf("%s %s: %v", tc.release, tc.lsm, err)
+		}
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/imaboot/imaboot/keyload"
 	"github.com/imaboot/imaboot/keyload/tpm"
+	"github.com/imaboot/imaboot/policygen"
 	"github.com/imaboot/imaboot/securityfs"
 	"golang.org/x/sys/unix"
 )
@@ -93,9 +95,17 @@ func (a *Agent) enableEVM(ctx context.Context) (string, error) {
 		}
 		return "", Skip("no EVM key and no EVM certificate")
 	}
-	extra, err := securityfs.ParseEVMBits(a.Config.EVMBits)
-	if err != nil {
-		return "", err
+	var extra uint32
+	if a.Config.EVMBits != "" {
+		var err error
+		if extra, err = securityfs.ParseEVMBits(a.Config.EVMBits); err != nil {
+			return "", err
+		}
+	}
+	if a.evmKeyID != 0 {
+		if err := hmacCrashGuard(a.kernel, "/sys/kernel/security/lsm"); err != nil {
+			return "", err
+		}
 	}
 	res, err := securityfs.EnableEVM(securityfs.FS{}, securityfs.EVMRequest{HMACKey: a.evmKeyID != 0, X509: a.evmCerts > 0, ExtraBits: extra})
 	if a.evmKeyID != 0 {
@@ -108,4 +118,27 @@ func (a *Agent) enableEVM(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return res.Summary(), nil
+}
+
+// hmacCrashGuard refuses the EVM HMAC key on a kernel known to crash with
+// it: on Debian's 6.1 (seen on 6.1.0-56), with the bpf LSM active, the first
+// file created after EVM has its HMAC key dereferences NULL in
+// evm_inode_init_security (the bpf LSM's inode_init_security hook returns
+// 0 without naming an xattr; later kernels return -EOPNOTSUPP; 6.12 was
+// seen unaffected). A crash would reboot in a loop; stopping says why.
+func hmacCrashGuard(release, lsmFile string) error {
+	v, err := policygen.ParseKernelVersion(release)
+	if err != nil || v.AtLeast(policygen.KernelVersion{Major: 6, Minor: 12}) {
+		return nil
+	}
+	lsm, err := os.ReadFile(lsmFile)
+	if err != nil {
+		return nil
+	}
+	for _, m := range strings.Split(strings.TrimSpace(string(lsm)), ",") {
+		if m == "bpf" {
+			return fmt.Errorf("refusing the EVM HMAC key: Linux %s with the bpf LSM active crashes creating the next file (NULL dereference in evm_inode_init_security); boot with an lsm= list without bpf (active: %s)", release, strings.TrimSpace(string(lsm)))
+		}
+	}
+	return nil
 }
