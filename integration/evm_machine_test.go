@@ -13,7 +13,7 @@ import (
 
 // evmTools builds the provisioning tools the EVM tests copy into the root
 // (imaboot-seal, imaboot-relabel) into the test's temporary directory.
-func evmTools(t *testing.T) fixture.Binaries {
+func evmTools(t testing.TB) fixture.Binaries {
 	t.Helper()
 	repo, err := fixture.RepoRoot()
 	if err != nil {
@@ -65,7 +65,7 @@ type evmBoot struct {
 // from evmtest= on the kernel command line) and, for each name in echoes,
 // an unlabeled busybox copy at /opt/<name>/echo (busybox picks the applet
 // from its name).
-func newEVMMachine(t *testing.T, k fixture.Kernel, tools fixture.Binaries, testSh string, echoes ...string) *evmMachine {
+func newEVMMachine(t testing.TB, k fixture.Kernel, tools fixture.Binaries, testSh string, echoes ...string) *evmMachine {
 	t.Helper()
 	mc := &evmMachine{k: k, dir: t.TempDir()}
 	if k.Short() == "6.1" {
@@ -104,7 +104,7 @@ func newEVMMachine(t *testing.T, k fixture.Kernel, tools fixture.Binaries, testS
 // boot starts the machine on the shared disk (and TPM, when withTPM).
 // The caller waits for the end of the boot (finish or stopHalted) before
 // the next boot of the same machine.
-func (mc *evmMachine) boot(t *testing.T, b evmBoot) *vm.Machine {
+func (mc *evmMachine) boot(t testing.TB, b evmBoot) *vm.Machine {
 	t.Helper()
 	dir := filepath.Join(mc.dir, b.name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -151,7 +151,7 @@ func (mc *evmMachine) boot(t *testing.T, b evmBoot) *vm.Machine {
 
 // finish waits for the root's init to power the machine off and keeps the
 // console.
-func (mc *evmMachine) finish(t *testing.T, m *vm.Machine) string {
+func (mc *evmMachine) finish(t testing.TB, m *vm.Machine) string {
 	t.Helper()
 	expect(t, m, `ROOTINIT-DONE`)
 	if err := m.Wait(bootWait); err != nil {
@@ -164,7 +164,7 @@ func (mc *evmMachine) finish(t *testing.T, m *vm.Machine) string {
 
 // stopHalted checks that enforce halted the boot before the switch with
 // reason in the halt line, then stops QEMU (a halted guest does not exit).
-func (mc *evmMachine) stopHalted(t *testing.T, m *vm.Machine, reason string) string {
+func (mc *evmMachine) stopHalted(t testing.TB, m *vm.Machine, reason string) string {
 	t.Helper()
 	expect(t, m, `imaboot: error: enforce: .*; boot stopped before the switch`)
 	expect(t, m, `System halted`)
@@ -184,7 +184,7 @@ func (mc *evmMachine) stopHalted(t *testing.T, m *vm.Machine, reason string) str
 // off with "sync", which commits the journal but need not write the
 // inodes home); debugfs reads and writes the image without replaying it,
 // and a later mount's replay would undo an offline change.
-func (mc *evmMachine) replayJournal(t *testing.T) {
+func (mc *evmMachine) replayJournal(t testing.TB) {
 	t.Helper()
 	if b, err := exec.Command("e2fsck", "-y", "-E", "journal_only", mc.img).CombinedOutput(); err != nil {
 		t.Fatalf("e2fsck -E journal_only: %v\n%s", err, b)
@@ -192,7 +192,7 @@ func (mc *evmMachine) replayJournal(t *testing.T) {
 }
 
 // stat is debugfs's stat of a file in the image.
-func (mc *evmMachine) stat(t *testing.T, path string) string {
+func (mc *evmMachine) stat(t testing.TB, path string) string {
 	t.Helper()
 	b, err := exec.Command("debugfs", "-R", "stat "+path, mc.img).CombinedOutput()
 	if err != nil {
@@ -202,7 +202,7 @@ func (mc *evmMachine) stat(t *testing.T, path string) string {
 }
 
 // dump copies a file out of the root image (debugfs, read-only).
-func (mc *evmMachine) dump(t *testing.T, path, out string) {
+func (mc *evmMachine) dump(t testing.TB, path, out string) {
 	t.Helper()
 	mc.replayJournal(t)
 	b, err := exec.Command("debugfs", "-R", "dump "+path+" "+out, mc.img).CombinedOutput()
@@ -216,7 +216,7 @@ func (mc *evmMachine) dump(t *testing.T, path, out string) {
 
 // setInodeField changes an inode's metadata offline (debugfs -w), as an
 // attacker with the disk would.
-func (mc *evmMachine) setInodeField(t *testing.T, path, field, value string) {
+func (mc *evmMachine) setInodeField(t testing.TB, path, field, value string) {
 	t.Helper()
 	mc.replayJournal(t)
 	b, err := exec.Command("debugfs", "-w", "-R", "sif "+path+" "+field+" "+value, mc.img).CombinedOutput()

@@ -125,15 +125,8 @@ func TestEVMMasterKeySealed(t *testing.T) {
 				t.Fatalf("provisioning: %s not seen", rc)
 			}
 		}
-		keys := filepath.Join(mc.dir, "keys")
-		os.Mkdir(keys, 0o700)
-		sealed, evmBlob, wrong := filepath.Join(keys, "kmk.sealed"), filepath.Join(keys, "evm-key.blob"), filepath.Join(keys, "wrong-pcr7.sealed")
-		mc.dump(t, "/etc/keys/kmk.sealed", sealed)
-		mc.dump(t, "/etc/keys/evm-key.blob", evmBlob)
-		mc.dump(t, "/etc/keys/wrong-pcr7.sealed", wrong)
-		good := map[string]string{"/etc/keys/kmk.sealed": sealed, "/etc/keys/evm-key.blob": evmBlob}
-		bad := map[string]string{"/etc/keys/kmk.sealed": wrong, "/etc/keys/evm-key.blob": evmBlob}
-
+		keys := mc.dumpKeys(t)
+		good, bad := keys.initramfs(keys.sealed), keys.initramfs(keys.wrongPCR7)
 		t.Run("unseal-and-lock", func(t *testing.T) {
 			m := mc.boot(t, evmBoot{name: "unsealed", config: evmKeyConfig, append: "evmtest=unsealed", files: good, withTPM: true})
 			con := mc.finish(t, m)
@@ -211,8 +204,8 @@ func TestEVMMasterKeySealed(t *testing.T) {
 			}
 		})
 		t.Run("master-key-nowhere", func(t *testing.T) {
-			master := recoverMasterKey(t, mc, sealed, evmBlob)
-			mc.checkNoSecret(t, master, sealed, wrong, evmBlob)
+			master := recoverMasterKey(t, mc, keys.sealed, keys.evmBlob)
+			mc.checkNoSecret(t, master, keys.sealed, keys.wrongPCR7, keys.evmBlob)
 		})
 	})
 }
@@ -272,6 +265,28 @@ func checkUnsealed(t *testing.T, con string, st initagent.Status) {
 			t.Logf("master-key step (unseal, user key, PCR 13 extend): %.1f ms under TCG", s.DurationMS)
 		}
 	}
+}
+
+// evmKeys are the blobs the provisioning boot wrote, copied to the host.
+type evmKeys struct{ sealed, wrongPCR7, evmBlob string }
+
+// dumpKeys copies the blobs out of the root image.
+func (mc *evmMachine) dumpKeys(t testing.TB) evmKeys {
+	t.Helper()
+	dir := filepath.Join(mc.dir, "keys")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	k := evmKeys{filepath.Join(dir, "kmk.sealed"), filepath.Join(dir, "wrong-pcr7.sealed"), filepath.Join(dir, "evm-key.blob")}
+	mc.dump(t, "/etc/keys/kmk.sealed", k.sealed)
+	mc.dump(t, "/etc/keys/wrong-pcr7.sealed", k.wrongPCR7)
+	mc.dump(t, "/etc/keys/evm-key.blob", k.evmBlob)
+	return k
+}
+
+// initramfs maps the initramfs's blob paths to sealed and the EVM key blob.
+func (k evmKeys) initramfs(sealed string) map[string]string {
+	return map[string]string{"/etc/keys/kmk.sealed": sealed, "/etc/keys/evm-key.blob": k.evmBlob}
 }
 
 func stepResult(st initagent.Status, name string) string {
