@@ -14,6 +14,9 @@ package integration
 //	          (host: debugfs changes the owner of /opt/owner/echo and the mode of /opt/mode/echo)
 //	metadata  tpm, BPRM_CHECK hash appraisal     evmtest=metadata           run /opt/{same,owner,mode}/echo
 //
+// On 6.1 every boot also gets lsmWithoutBPF (see there: 6.1 oopses on the
+// first file created once the EVM HMAC key is loaded).
+//
 // Disk layout: vda is the ext4 root (busybox, fixture.MarkerInit,
 // /bin/imaboot-seal, /bin/imaboot-relabel, /test.sh, /opt/*/echo); the
 // blobs are written to /etc/keys on it by the provisioning boot and copied
@@ -38,12 +41,12 @@ import (
 )
 
 // evmRecoveryPassphrase is the recovery passphrase given to imaboot-seal
-// init; the host uses it to recover the master key for the grep.
-//
-// It is the passphrase of keyload/tpm's own recovery test: with others
-// ("abc", "xy", "imaboot-vm-test recovery passphrase") UnsealRecovery
-// gets TPM_RC_AUTH_FAIL against swtpm on the host today (reported; a bug
-// in keyload/tpm, not in what this test checks).
+// init; the host uses it to recover the master key for the grep. Its
+// SHA-256 (the recovery object's auth value) must hold no zero byte: go-tpm
+// v0.9.8's hmacKeyFromAuthValue cuts an auth value at its first zero byte,
+// not only trailing ones (google/go-tpm#446, open), so about one
+// passphrase in eight ("abc", "xy") never opens the recovery object
+// (TPM_RC_AUTH_FAIL, seen against swtpm). Reported for keyload/tpm.
 const evmRecoveryPassphrase = "correct horse battery staple"
 
 // wrongPCR7 is a PCR 7 value no boot of the VM produces.
