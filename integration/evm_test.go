@@ -121,10 +121,8 @@ const (
 	evmRunPolicy   = pseudoFSExclusions + "appraise func=BPRM_CHECK\n"
 )
 
-// evmKeyConfig unseals the master key from the TPM. EVM_BITS=0 works
-// around initagent's enableEVM, which parses an unset EVM_BITS ("") and
-// fails (reported).
-const evmKeyConfig = "MASTER_KEY_TYPE=tpm\nEVM_BITS=0\n"
+// evmKeyConfig unseals the master key from the TPM (defaults otherwise).
+const evmKeyConfig = "MASTER_KEY_TYPE=tpm\n"
 
 // TestEVMMasterKeySealed proves, on 6.1 and 6.12, issue 6's VM acceptance:
 // a master key provisioned in a first boot is unsealed by the agent in the
