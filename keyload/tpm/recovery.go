@@ -2,6 +2,7 @@ package tpm
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -16,10 +17,15 @@ var ErrNoRecovery = errors.New("blob has no recovery object (sealed without a pa
 var ErrBadPassphrase = errors.New("wrong recovery passphrase")
 
 // recoveryAuth turns a passphrase of any length into the object's auth
-// value: a TPM auth value may not exceed the name algorithm's digest size.
+// value: a TPM auth value may not exceed the name algorithm's digest size,
+// and it must hold no zero byte: go-tpm v0.9.8 cuts an auth value at its
+// first zero (google/go-tpm#446), which made one passphrase in eight
+// unusable with the raw digest. Hex of half the digest is 32 bytes, 128
+// bits, and never zero.
 func recoveryAuth(passphrase []byte) []byte {
 	sum := sha256.Sum256(passphrase)
-	return sum[:]
+	defer clear(sum[:])
+	return []byte(hex.EncodeToString(sum[:16]))
 }
 
 // UnsealRecovery unseals the blob's recovery object with the passphrase,

@@ -346,6 +346,25 @@ func TestOpenWaitNoTPM(t *testing.T) {
 	}
 }
 
+// TestRecoveryAuthHasNoZeroByte: passphrases whose SHA-256 holds a zero
+// byte ("abc", "xy") were unusable (go-tpm cuts auth values at a zero).
+func TestRecoveryAuthHasNoZeroByte(t *testing.T) {
+	for _, p := range []string{"abc", "xy", "", "correct horse battery staple"} {
+		a := recoveryAuth([]byte(p))
+		if len(a) != 32 || bytes.IndexByte(a, 0) >= 0 {
+			t.Errorf("%q: auth %x", p, a)
+		}
+	}
+	w := &wire{TPM: startTPM(t)}
+	blob, err := Seal(w, secret, SealOptions{RecoveryPassphrase: []byte("abc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := UnsealRecovery(w, blob, []byte("abc"), UnsealOptions{}); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("recovery with \"abc\": %v", err)
+	}
+}
+
 func TestRecoveryPassphraseOpensLockedBlob(t *testing.T) {
 	w := &wire{TPM: startTPM(t)}
 	pass := []byte("correct horse battery staple")
