@@ -52,8 +52,11 @@ func Start(opts Options) (*Machine, error) {
 		opts.Memory = 512
 	}
 	m := &Machine{done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	// -cpu max gives the guest RDRAND, as real machines have: without an
+	// entropy source the first random read of a boot (the TPM session's
+	// salt) waits 1-1.5 s for the kernel's CRNG under TCG.
 	args := []string{
-		"-accel", "tcg", "-m", fmt.Sprint(opts.Memory), "-nodefaults", "-display", "none",
+		"-accel", "tcg", "-cpu", "max", "-m", fmt.Sprint(opts.Memory), "-nodefaults", "-display", "none",
 		"-no-reboot", "-serial", "stdio",
 		"-kernel", opts.Kernel, "-initrd", opts.Initrd,
 		"-append", strings.TrimSpace("console=ttyS0 panic=-1 " + opts.Append),
