@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,26 +85,12 @@ func boot(t testing.TB, k fixture.Kernel, s scenario) *vm.Machine {
 		}
 		disks = append(disks, p)
 	}
-	m, err := vm.Start(vm.Options{Kernel: k.Vmlinuz, Initrd: initrd, Disks: disks, Append: "quiet " + s.append})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("console of the failed boot (%s):\n%s", k.Release, m.Console())
-		}
-	})
-	return m
+	return vm.StartT(t, k.Release, vm.Options{Kernel: k.Vmlinuz, Initrd: initrd, Disks: disks, Append: "quiet " + s.append})
 }
 
 func expect(t testing.TB, m *vm.Machine, re string) []string {
 	t.Helper()
-	sm, err := m.Expect(regexp.MustCompile(re), bootWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sm
+	return m.MustExpect(t, re, bootWait)
 }
 
 // status extracts the agent's status file as the root's init printed it.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,17 +137,7 @@ func (mc *evmMachine) boot(t testing.TB, b evmBoot) *vm.Machine {
 	if b.withTPM {
 		opts.TPMState = mc.tpmState
 	}
-	m, err := vm.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("console of boot %q (%s):\n%s", b.name, mc.k.Release, m.Console())
-		}
-	})
-	return m
+	return vm.StartT(t, fmt.Sprintf("%q, %s", b.name, mc.k.Release), opts)
 }
 
 // finish waits for the root's init to power the machine off and keeps the

@@ -74,17 +74,7 @@ func oracleBoot(t *testing.T, k fixture.Kernel, s fixture.OracleInitramfs) *vm.M
 	// loglevel=1: the kernel's complaints about refused rules (pr_err)
 	// stay off the serial line, where they could split a marker line; the
 	// init echoes what the kernel logs about a real load (ORACLE-KMSG).
-	m, err := vm.Start(vm.Options{Kernel: k.Vmlinuz, Initrd: initrd, Append: "quiet loglevel=1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("console of the failed boot (%s):\n%s", k.Release, m.Console())
-		}
-	})
-	return m
+	return vm.StartT(t, k.Release, vm.Options{Kernel: k.Vmlinuz, Initrd: initrd, Append: "quiet loglevel=1"})
 }
 
 // oracleExpect waits for re on the console; it fails at once if the init

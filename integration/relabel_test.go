@@ -168,17 +168,7 @@ func newRelabelMachine(t *testing.T, k fixture.Kernel, root fixture.Root, config
 // boot starts the machine; it is stopped at the end of the test.
 func (r relabelMachine) boot(t *testing.T, cmdline string) *vm.Machine {
 	t.Helper()
-	m, err := vm.Start(vm.Options{Kernel: r.k.Vmlinuz, Initrd: r.initrd, Disks: []string{r.img}, Append: "quiet " + cmdline})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("console of the boot %q (%s):\n%s", cmdline, r.k.Release, m.Console())
-		}
-	})
-	return m
+	return vm.StartT(t, fmt.Sprintf("%q, %s", cmdline, r.k.Release), vm.Options{Kernel: r.k.Vmlinuz, Initrd: r.initrd, Disks: []string{r.img}, Append: "quiet " + cmdline})
 }
 
 // relabelReadFile defines readfile: it prints "READ <path> rc=<cat's exit
