@@ -39,10 +39,11 @@ appraise func=BPRM_CHECK appraise_type=imasig
 // badPolicy has a rule no kernel takes.
 const badPolicy = policy + "appraise func=BPRM_CHECK appraise_type=imasig no_such_option=1\n"
 
-// checkScript is the init the kernel starts on the root (init=): the root's
-// own shell, signed like every other file.
+// checkScript runs under the root's real init (systemd, /sbin/init), as
+// the only job of checkTarget: it prints the marker lines the test checks
+// and powers off.
 const checkScript = `#!/bin/sh
-echo "ROOTINIT: pid=$$ exe=$0"
+echo "ROOTINIT: pid=$$ init=$(cat /proc/1/comm)"
 echo ROOTINIT-STATUS-BEGIN
 cat /run/imaboot/status.json
 echo
@@ -55,6 +56,30 @@ echo "RC-signed=$?"
 echo ROOTINIT-DONE
 busybox poweroff -f
 `
+
+// checkTarget is what systemd boots (systemd.unit=): the check service
+// only, so a boot takes seconds, not a full multi-user start.
+const (
+	checkTarget     = "imaboot-check.target"
+	checkTargetUnit = `[Unit]
+Description=imaboot distro test
+Requires=imaboot-check.service
+After=imaboot-check.service
+AllowIsolate=yes
+`
+	checkServiceUnit = `[Unit]
+Description=imaboot distro test checks
+DefaultDependencies=no
+After=local-fs.target
+
+[Service]
+Type=oneshot
+ExecStart=` + checkInit + `
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+`
+)
 
 // tree is a prepared root: imaboot installed and configured, initramfs
 // images built by the generator, every file signed, made into an image.
@@ -109,6 +134,8 @@ func prepare(t *testing.T, cachedRoot string, opts options, gens map[string][]st
 	}
 	write(t, tr.dir, "/etc/imaboot/imaboot.conf", conf, 0o644)
 	write(t, tr.dir, checkInit, checkScript, 0o755)
+	write(t, tr.dir, "/etc/systemd/system/"+checkTarget, checkTargetUnit, 0o644)
+	write(t, tr.dir, "/etc/systemd/system/imaboot-check.service", checkServiceUnit, 0o644)
 
 	for name, args := range gens {
 		t1 := time.Now()
@@ -207,7 +234,7 @@ func boot(t *testing.T, tr tree, initrd, extraArgs string) *vm.Machine {
 		Initrd: initrd,
 		Disks:  []string{img},
 		Memory: 1024,
-		Append: "root=LABEL=" + rootLabel + " ro init=" + checkInit + " rd.shell=0 quiet " + extraArgs,
+		Append: "root=LABEL=" + rootLabel + " ro systemd.unit=" + checkTarget + " rd.shell=0 quiet " + extraArgs,
 	}
 	if tr.tpmState != "" {
 		// The 6.1 kernel with the bpf LSM crashes once the EVM HMAC key is
@@ -270,7 +297,8 @@ type generatorCase struct {
 }
 
 // checkGenerator boots the three scenarios of one generator in turn:
-//   - enforce, good policy: the root's init runs as PID 1, the status file
+//   - enforce, good policy: the root's init (systemd) starts and runs the
+//     check service, the status file
 //     says every step was done, an unsigned copy of /bin/true is refused
 //     (126) while the signed /bin/true runs;
 //   - enforce, a policy with an invalid rule: the agent's one-line reason is
@@ -283,8 +311,8 @@ func checkGenerator(t *testing.T, tr tree, g generatorCase) {
 		t0 := time.Now()
 		m := boot(t, tr, g.initrd, "")
 		expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
-		expect(t, m, `imaboot: ready: `+regexp.QuoteMeta(g.newRoot)+` may switch`)
-		expect(t, m, `ROOTINIT: pid=1 exe=`+regexp.QuoteMeta(checkInit))
+		expect(t, m, `imaboot: ready: `+regexp.QuoteMeta(g.newRoot)+` may switch to /sbin/init`)
+		expect(t, m, `ROOTINIT: pid=\d+ init=systemd\n`)
 		st := status(t, m)
 		expect(t, m, `ROOTINIT-DONE`)
 		con := m.Console()
@@ -339,7 +367,7 @@ func checkGenerator(t *testing.T, tr tree, g generatorCase) {
 	t.Run("permissive-invalid-rule", func(t *testing.T) {
 		m := boot(t, tr, bad, "imaboot.mode=permissive")
 		expect(t, m, `imaboot: warning: permissive: step ima-policy failed, continuing: [^\n]*no_such_option`)
-		expect(t, m, `ROOTINIT: pid=1 `)
+		expect(t, m, `ROOTINIT: pid=\d+ init=systemd\n`)
 		st := status(t, m)
 		expect(t, m, `ROOTINIT-DONE`)
 		if st.Outcome != "done" || st.Mode != initagent.Permissive || stepResult(st, "ima-policy") != initagent.ResultWarned {

@@ -7,9 +7,11 @@
 // made by mkfs.ext4 -d from a debootstrapped bookworm tree (minbase, the
 // Debian cloud kernel, systemd, dracut or initramfs-tools), every regular
 // file signed by imaboot-relabel, plus /usr/local/bin/unsigned-true (a copy
-// of /bin/true without a label) and /usr/local/sbin/imaboot-check, the init
-// the kernel is told to start (init=): it prints the marker lines below and
-// powers off. The kernel and the initramfs come from the tree's /boot.
+// of /bin/true without a label) and /usr/local/sbin/imaboot-check, run by
+// the root's own init (systemd) as the only unit of imaboot-check.target
+// (systemd.unit= on the kernel command line): it prints the marker lines the
+// tests check and powers off. The kernel and the initramfs come from the
+// tree's /boot.
 //
 // The debootstrapped trees are cached under .cache/distro (or
 // $IMABOOT_CACHE/distro), so only the first run downloads packages.
