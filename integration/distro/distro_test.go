@@ -199,12 +199,31 @@ func duMB(t testing.TB, dir string) int {
 // /etc/imaboot/ima-policy: the kernel unpacks the archives in order, so the
 // file replaces the generator's copy without building the initramfs again.
 func withPolicy(t testing.TB, initrd, text string) string {
+	return withFiles(t, initrd, map[string]string{"etc/imaboot/ima-policy": text})
+}
+
+// withFiles is initrd with one more cpio archive appended holding files
+// (relative path -> contents, mode 0644).
+func withFiles(t testing.TB, initrd string, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	write(t, dir, "/x/etc/imaboot/ima-policy", text, 0o644)
+	var list strings.Builder
+	seen := map[string]bool{}
+	for p, text := range files {
+		write(t, filepath.Join(dir, "x"), p, text, 0o644)
+		parts := strings.Split(p, "/")
+		for i := 1; i < len(parts); i++ {
+			d := strings.Join(parts[:i], "/")
+			if !seen[d] {
+				seen[d] = true
+				list.WriteString(d + "\n")
+			}
+		}
+		list.WriteString(p + "\n")
+	}
 	cmd := exec.Command("cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0")
 	cmd.Dir = filepath.Join(dir, "x")
-	cmd.Stdin = strings.NewReader("etc\netc/imaboot\netc/imaboot/ima-policy\n")
+	cmd.Stdin = strings.NewReader(list.String())
 	extra, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("cpio: %v", err)
@@ -421,6 +440,24 @@ func TestDracut(t *testing.T) {
 	})
 	t.Run("systemd", func(t *testing.T) {
 		t.Parallel()
+		// keyring-private: the unit with systemd's default KeyringMode
+		// (private) instead of shared: the service's session keyring does
+		// not link the user keyring, so the agent does not possess the _ima
+		// keyring it creates there and cannot set its permissions; the boot
+		// stops (fails closed) instead of running without keys.
+		t.Run("keyring-private", func(t *testing.T) {
+			unit, err := os.ReadFile(filepath.Join(repo, "dracut/98imaboot/imaboot.service"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			private := strings.Replace(string(unit), "KeyringMode=shared", "KeyringMode=private", 1)
+			m := boot(t, tr, withFiles(t, tr.initrds["systemd"], map[string]string{"usr/lib/systemd/system/imaboot.service": private}), "")
+			expect(t, m, `imaboot: error: enforce: step ima-certificates failed: [^\n]*keyring _ima[^\n]*EACCES`)
+			expect(t, m, `reboot: System halted`)
+			if strings.Contains(m.Console(), "ROOTINIT") {
+				t.Error("the root's init ran")
+			}
+		})
 		checkGenerator(t, tr, generatorCase{
 			initrd:  tr.initrds["systemd"],
 			newRoot: "/sysroot",
