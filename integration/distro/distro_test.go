@@ -23,7 +23,7 @@ const (
 	checkInit = "/usr/local/sbin/imaboot-check"
 	// bootWait is generous: a Debian initramfs under TCG on a busy 2-core
 	// machine takes a minute or more to reach the root.
-	bootWait = 5 * time.Minute
+	bootWait = 8 * time.Minute
 )
 
 // policy requires a signature on every execution outside the pseudo file
@@ -428,6 +428,9 @@ func TestDracut(t *testing.T) {
 			t.Error("dracut wrote the initramfs anyway")
 		}
 	})
+	t.Run("unconfigured-adds-nothing", func(t *testing.T) {
+		unconfiguredAddsNothing(t, tr, "dracut", "--force", "--no-compress", "--kver", kver, "/tmp/noconf.img")
+	})
 	t.Run("shell", func(t *testing.T) {
 		t.Parallel()
 		checkGenerator(t, tr, generatorCase{
@@ -476,6 +479,9 @@ func TestInitramfsTools(t *testing.T) {
 	tr := prepare(t, root, options{}, map[string][]string{
 		"initramfs-tools": {"sh", "-c", "update-initramfs -u -k " + kver + " && cp /boot/initrd.img-" + kver + " /boot/initrd-initramfs-tools.img"},
 	})
+	t.Run("unconfigured-adds-nothing", func(t *testing.T) {
+		unconfiguredAddsNothing(t, tr, "mkinitramfs", "-o", "/tmp/noconf.img", kver)
+	})
 	checkGenerator(t, tr, generatorCase{
 		initrd:  tr.initrds["initramfs-tools"],
 		newRoot: "/root",
@@ -510,4 +516,28 @@ func sealEVMKey(t *testing.T, bins, root string) string {
 		"--sealed", filepath.Join(root, "etc/keys/kmk.sealed"),
 		"--evm-blob", filepath.Join(root, "etc/keys/evm-key.blob"), "init", "--pcr-value", "7="+seaBIOSPCR7)
 	return state
+}
+
+// unconfiguredAddsNothing builds one more initramfs in the tree with
+// /etc/imaboot/imaboot.conf moved away (build: the generator's command
+// writing /tmp/noconf.img in the chroot) and checks that neither the agent
+// nor a configuration is in it: installing the package on a machine without a configuration must not
+// stop its next boot. The configuration is put back afterwards.
+func unconfiguredAddsNothing(t *testing.T, tr tree, build ...string) {
+	t.Helper()
+	conf := filepath.Join(tr.dir, "etc/imaboot/imaboot.conf")
+	if err := os.Rename(conf, conf+".off"); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Rename(conf+".off", conf)
+	out := inChroot(t, tr.dir, build...)
+	list := inChroot(t, tr.dir, "sh", "-c", "lsinitrd /tmp/noconf.img 2>/dev/null || lsinitramfs /tmp/noconf.img")
+	if !strings.Contains(list, "usr/bin") && !strings.Contains(list, "bin/") {
+		t.Fatalf("cannot list /tmp/noconf.img:\n%s", tail(list, 2000))
+	}
+	// initramfs-tools copies every boot script; its init-bottom/imaboot
+	// then finds no agent and does nothing.
+	if strings.Contains(list, "imaboot-init") || strings.Contains(list, "etc/imaboot") {
+		t.Errorf("imaboot is in an initramfs built without a configuration:\n%s", tail(out, 2000))
+	}
 }
