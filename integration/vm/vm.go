@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -70,6 +71,7 @@ func Start(opts Options) (*Machine, error) {
 		m.swtpm = exec.Command("swtpm", "socket", "--tpmstate", "dir="+opts.TPMState,
 			"--ctrl", "type=unixio,path="+sock, "--tpm2", "--flags", "not-need-init,startup-clear")
 		m.swtpm.Stderr = consoleWriter{m}
+		m.swtpm.SysProcAttr = dieWithParent()
 		if err := m.swtpm.Start(); err != nil {
 			return nil, fmt.Errorf("start swtpm: %w", err)
 		}
@@ -82,6 +84,7 @@ func Start(opts Options) (*Machine, error) {
 			"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0")
 	}
 	m.cmd = exec.Command("qemu-system-x86_64", args...)
+	m.cmd.SysProcAttr = dieWithParent()
 	w := io.Writer(consoleWriter{m})
 	if opts.Echo != nil {
 		w = io.MultiWriter(w, opts.Echo)
@@ -199,4 +202,11 @@ func (m *Machine) stopTPM() {
 	// swtpm exits when QEMU goes; make sure of it.
 	m.swtpm.Process.Kill()
 	m.swtpm.Wait()
+}
+
+// dieWithParent makes the kernel kill a child when the test process dies
+// without running its cleanups (a panic, a timeout kill), so no machine
+// outlives its test.
+func dieWithParent() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
