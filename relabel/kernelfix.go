@@ -20,8 +20,8 @@ import (
 //     signature is valid, but do on every security.ima write.
 //
 // Only Paths, Root, Exclude, CrossFilesystems, Workers, DryRun and Progress are used.
-// Summary.Labeled counts the signatures set again; nothing else can be seen from user
-// space.
+// Summary.Labeled counts the signatures set again, AlreadyLabeled the files left as they
+// were; what the kernel then wrote cannot be seen from user space.
 func KernelFix(ctx context.Context, o Options) (Summary, error) {
 	o.Paths = append([]string(nil), o.Paths...)
 	o.Signer, o.EVMPortable = nil, false
@@ -30,20 +30,7 @@ func KernelFix(ctx context.Context, o Options) (Summary, error) {
 	}
 	start := time.Now()
 	s := Summary{DryRun: o.DryRun, Failures: []Failure{}}
-	c := collector{
-		skip: func(p, why string) { s.Skipped++; Debug("skip %s: %s", p, why) },
-		fail: func(f Failure) { s.Failed++; s.Failures = append(s.Failures, f) },
-		result: func(r fileResult) {
-			s.Files++
-			s.Bytes += r.bytes
-			switch r.action {
-			case ActionLabeled:
-				s.Labeled++
-			case ActionWouldSet:
-				s.WouldLabel++
-			}
-		},
-	}
+	c := s.collector()
 	err := runWorkers(ctx, &o, c, func() func(walkItem) fileResult {
 		return func(it walkItem) fileResult { return kernelFixFile(it, o.DryRun) }
 	})

@@ -43,7 +43,17 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	}
 	start := time.Now()
 	s := Summary{DryRun: o.DryRun, Failures: []Failure{}}
-	c := collector{
+	c := s.collector()
+	links := &sync.Map{}
+	err := runWorkers(ctx, &o, c, func() func(walkItem) fileResult { return newLabeler(&o, links).label })
+	sortFailures(s.Failures)
+	s.Duration = time.Since(start)
+	return s, err
+}
+
+// collector counts each file's outcome into s; Run and KernelFix share it.
+func (s *Summary) collector() collector {
+	return collector{
 		skip: func(p, why string) { s.Skipped++; Debug("skip %s: %s", p, why) },
 		fail: func(f Failure) { s.Failed++; s.Failures = append(s.Failures, f) },
 		result: func(r fileResult) {
@@ -67,9 +77,4 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			}
 		},
 	}
-	links := &sync.Map{}
-	err := runWorkers(ctx, &o, c, func() func(walkItem) fileResult { return newLabeler(&o, links).label })
-	sortFailures(s.Failures)
-	s.Duration = time.Since(start)
-	return s, err
 }
