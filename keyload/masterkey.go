@@ -161,13 +161,7 @@ func UnsealMasterKey(t transport.TPM, blobFile, name string, keyring int) (Maste
 			stepErr = err
 		}
 	}
-	if res.LockPCR >= 0 {
-		if err := tpm.ExtendPCR(t, res.LockPCR, []byte(tpm.LockMeasurement)); err != nil {
-			return res, errors.Join(stepErr, fmt.Errorf("lock sealed blob %s: %w", blobFile, err))
-		}
-		res.Locked = true
-	}
-	return res, stepErr
+	return mkLock(t, res, blobFile, stepErr)
 }
 
 // LoadTrustedMasterKey is the boot's master key step in `trusted` mode
@@ -196,11 +190,19 @@ func LoadTrustedMasterKey(raw transport.TPM, blobFile, name string, keyring int)
 			prep.Close(raw)
 		}
 	}
-	if res.LockPCR >= 0 {
-		if err := tpm.ExtendPCR(raw, res.LockPCR, []byte(tpm.LockMeasurement)); err != nil {
-			return res, errors.Join(stepErr, fmt.Errorf("lock sealed blob %s: %w", blobFile, err))
-		}
-		res.Locked = true
+	return mkLock(raw, res, blobFile, stepErr)
+}
+
+// mkLock extends the blob's lock PCR whatever the step before did (a
+// corrupt blob locks tpm.DefaultLockPCR), so nothing later in this boot
+// can unseal it, and joins a failed lock to the step's error.
+func mkLock(t transport.TPM, res MasterKeyResult, blobFile string, stepErr error) (MasterKeyResult, error) {
+	if res.LockPCR < 0 {
+		return res, stepErr
 	}
+	if err := tpm.ExtendPCR(t, res.LockPCR, []byte(tpm.LockMeasurement)); err != nil {
+		return res, errors.Join(stepErr, fmt.Errorf("lock sealed blob %s: %w", blobFile, err))
+	}
+	res.Locked = true
 	return res, stepErr
 }
