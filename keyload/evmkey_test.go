@@ -13,7 +13,7 @@ import (
 
 // evmSetup adds a random user master key to a fresh session keyring.
 func evmSetup(t *testing.T) (sess int, master []byte) {
-	sess = mkSession(t)
+	sess = ringSession(t)
 	k, err := NewMasterKey()
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestLoadEVMKeyWithoutMasterKey(t *testing.T) {
 }
 
 func TestNewEVMKeyWithoutMasterKeyLeavesNothing(t *testing.T) {
-	sess := mkSession(t)
+	sess := ringSession(t)
 	_, _, err := NewEVMKey(EVMKeyName, "user:kmk-absent", 32, sess)
 	if !errors.Is(err, unix.ENOKEY) || !strings.Contains(err.Error(), "master key user:kmk-absent not found") {
 		t.Fatalf("got %v", err)

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-tpm/tpm2/transport"
 	"golang.org/x/sys/unix"
@@ -19,29 +16,6 @@ import (
 	"github.com/imaboot/imaboot/keyload/tpm"
 	"github.com/imaboot/imaboot/keyload/tpm/swtpm"
 )
-
-// mkSession runs the rest of the test on a locked OS thread with a fresh
-// session keyring (session keyrings belong to a thread's credentials). The
-// thread is never unlocked, so it dies with the test; the keyring is also
-// cleared and invalidated at cleanup. Keys go into the returned keyring
-// explicitly, so nothing reaches root's user keyring.
-func mkSession(t *testing.T) int {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("keyring tests need root (CI runs them as root)")
-	}
-	runtime.LockOSThread()
-	name := fmt.Sprintf("imaboot-mk-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	sess, err := unix.KeyctlJoinSessionKeyring(name)
-	if err != nil {
-		t.Fatalf("join session keyring %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		unix.KeyctlInt(unix.KEYCTL_CLEAR, sess, 0, 0, 0)
-		unix.KeyctlInt(unix.KEYCTL_INVALIDATE, sess, 0, 0, 0)
-	})
-	return sess
-}
 
 func mkRead(t *testing.T, id int) []byte {
 	t.Helper()
@@ -54,7 +28,7 @@ func mkRead(t *testing.T, id int) []byte {
 }
 
 func TestAddMasterKeyClearsCallerCopy(t *testing.T) {
-	sess := mkSession(t)
+	sess := ringSession(t)
 	secret, err := NewMasterKey()
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +57,7 @@ func TestAddMasterKeyClearsCallerCopy(t *testing.T) {
 }
 
 func TestAddMasterKeyErrors(t *testing.T) {
-	sess := mkSession(t)
+	sess := ringSession(t)
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	if _, err := AddMasterKey("bad name", secret, sess); err == nil {
 		t.Error("name with a space accepted")
@@ -137,7 +111,7 @@ func mkTPM(t *testing.T) transport.TPM {
 }
 
 func TestUnsealMasterKeyThenLoadEVMKeyThenLocked(t *testing.T) {
-	sess := mkSession(t)
+	sess := ringSession(t)
 	tp := mkTPM(t)
 	dir := t.TempDir()
 	// Provision: a master key sealed to the TPM, an EVM key under it.
@@ -177,7 +151,7 @@ func TestUnsealMasterKeyThenLoadEVMKeyThenLocked(t *testing.T) {
 }
 
 func TestUnsealMasterKeyCorruptBlobStillLocks(t *testing.T) {
-	sess := mkSession(t)
+	sess := ringSession(t)
 	tp := mkTPM(t)
 	bad := filepath.Join(t.TempDir(), "kmk.sealed")
 	os.WriteFile(bad, []byte("IMABSEAL\x00\x01garbage"), 0o600)
@@ -204,7 +178,7 @@ func mkUnlink(t *testing.T, ring int, ids ...int) {
 func TestLoadTrustedMasterKeyWithoutKernelSupport(t *testing.T) {
 	// The host kernel has no trusted key type: the step must say so,
 	// leave nothing loaded in the TPM, and still lock.
-	sess := mkSession(t)
+	sess := ringSession(t)
 	if _, err := os.Stat("/sys/module/trusted"); err == nil {
 		t.Skip("this kernel has trusted keys; the VM tests cover that path")
 	}
