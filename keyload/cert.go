@@ -2,7 +2,6 @@ package keyload
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -21,7 +20,7 @@ type Certificate struct {
 	Subject   string
 	Issuer    string
 	NotAfter  time.Time
-	Algorithm string // public key algorithm: RSA, ECDSA, Ed25519
+	Algorithm string // public key algorithm: RSA, ECDSA, Ed25519, DSA, else its OID
 
 	// KeyID is the 8 hex digits the kernel matches the key id of an IMA/EVM
 	// signature against (see certKeyID for how it is derived).
@@ -140,28 +139,24 @@ func certParsePEM(name string, data []byte) ([]Certificate, error) {
 }
 
 func certParseDER(name string, index int, der []byte) (Certificate, error) {
-	x, err := x509.ParseCertificate(der)
+	f, err := parseCertDER(der)
 	if err != nil {
 		return Certificate{}, &ParseError{File: name, Index: index, Step: "X.509", Err: err}
 	}
-	id, source, err := certKeyID(x)
-	if err != nil {
-		return Certificate{}, &ParseError{File: name, Index: index, Step: "key id", Err: err}
-	}
-	hashID, err := certKeyHashID(x)
+	id, source, err := certKeyID(f)
 	if err != nil {
 		return Certificate{}, &ParseError{File: name, Index: index, Step: "key id", Err: err}
 	}
 	return Certificate{
 		File:        name,
 		Index:       index,
-		DER:         x.Raw,
-		Subject:     x.Subject.String(),
-		Issuer:      x.Issuer.String(),
-		NotAfter:    x.NotAfter,
-		Algorithm:   x.PublicKeyAlgorithm.String(),
+		DER:         der,
+		Subject:     f.subject,
+		Issuer:      f.issuer,
+		NotAfter:    f.notAfter,
+		Algorithm:   f.algorithm,
 		KeyID:       hex.EncodeToString(id),
 		KeyIDSource: source,
-		KeyHashID:   hex.EncodeToString(hashID),
+		KeyHashID:   hex.EncodeToString(certKeyHashID(f)),
 	}, nil
 }
