@@ -106,27 +106,63 @@ func (r CertReport) MinLoaded(min int) error {
 	return nil
 }
 
-// LoadCertificates adds every certificate in every regular file of dir
-// (sorted by name; hidden files and subdirectories skipped) to ring. It
-// tries them all and returns the report with the joined rejections as
-// error; a missing or unreadable dir is an error wrapping the errno
-// (errors.Is(err, fs.ErrNotExist) for a missing one).
-func LoadCertificates(dir string, ring Keyring) (CertReport, error) {
-	report := CertReport{Ring: ring, Sources: []string{dir}}
+// CertSet is certificate files read and parsed but not yet handed to the
+// kernel: the boot agent reads them while it waits for the root device, and
+// loads them once the root is mounted.
+type CertSet struct {
+	Sources []string // directories and files read
+	// Results holds, in order, each parsed certificate (Cert set, Key 0)
+	// and each file that did not read or parse (Err set).
+	Results []CertResult
+}
+
+// ReadCertificates reads and parses every regular file of dir (sorted by
+// name; hidden files and subdirectories skipped). A missing or unreadable
+// dir is an error wrapping the errno (errors.Is(err, fs.ErrNotExist) for a
+// missing one); a file that does not parse is in Results.
+func ReadCertificates(dir string) (CertSet, error) {
+	set := CertSet{Sources: []string{dir}}
 	files, err := certFilesIn(dir)
 	if err != nil {
-		return report, err
+		return set, err
 	}
-	report.Results = certLoadFiles(files, ring)
+	set.Results = certReadFiles(files)
+	return set, nil
+}
+
+// ReadCertificateFiles is ReadCertificates for a list of files, such as
+// dracut's single EVMX509 certificate.
+func ReadCertificateFiles(files []string) CertSet {
+	return CertSet{Sources: files, Results: certReadFiles(files)}
+}
+
+// Load adds every parsed certificate to ring, in order, and returns the
+// report of all of them (files that did not parse included) with the
+// joined rejections as error.
+func (s CertSet) Load(ring Keyring) (CertReport, error) {
+	report := CertReport{Ring: ring, Sources: s.Sources, Results: make([]CertResult, 0, len(s.Results))}
+	for _, r := range s.Results {
+		if r.Err == nil {
+			r = certAdd(r.Cert, ring)
+		}
+		report.Results = append(report.Results, r)
+	}
 	return report, report.Err()
 }
 
-// LoadCertificateFiles is LoadCertificates for a list of files, such as
-// dracut's single EVMX509 certificate.
+// LoadCertificates is ReadCertificates then Load: every certificate in dir
+// tried, the report returned with the joined rejections as error.
+func LoadCertificates(dir string, ring Keyring) (CertReport, error) {
+	set, err := ReadCertificates(dir)
+	if err != nil {
+		return CertReport{Ring: ring, Sources: set.Sources}, err
+	}
+	return set.Load(ring)
+}
+
+// LoadCertificateFiles is LoadCertificates for a list of files.
 func LoadCertificateFiles(files []string, ring Keyring) (CertReport, error) {
-	report := CertReport{Ring: ring, Sources: files}
-	report.Results = certLoadFiles(files, ring)
-	return report, report.Err()
+	return ReadCertificateFiles(files).Load(ring)
 }
 
 func certFilesIn(dir string) ([]string, error) {
@@ -150,7 +186,7 @@ func certFilesIn(dir string) ([]string, error) {
 	return files, nil
 }
 
-func certLoadFiles(files []string, ring Keyring) []CertResult {
+func certReadFiles(files []string) []CertResult {
 	var results []CertResult
 	for _, file := range files {
 		certs, err := ReadCertificateFile(file)
@@ -159,7 +195,7 @@ func certLoadFiles(files []string, ring Keyring) []CertResult {
 			continue
 		}
 		for _, c := range certs {
-			results = append(results, certAdd(c, ring))
+			results = append(results, CertResult{File: file, Cert: c})
 		}
 	}
 	return results
