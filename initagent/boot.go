@@ -59,6 +59,8 @@ type Agent struct {
 	hook bool
 	// masterKeyID and evmKeyID are kernel key serials, 0 when not loaded.
 	masterKeyID, evmKeyID int
+	// in are the certificates and policy, read and checked (inputs.go).
+	in *inputs
 }
 
 // RunSteps runs steps in order under the failure policy and records each in
@@ -235,6 +237,9 @@ func (a *Agent) loadConfig(ctx context.Context) (string, error) {
 	a.Config = cfg
 	a.Status.Mode = cfg.Mode
 	a.Log.Debug = cfg.Debug
+	if !cfg.KeysFromRoot || a.hook {
+		a.startInputs()
+	}
 	return fmt.Sprintf("mode %s", cfg.Mode), nil
 }
 

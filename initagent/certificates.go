@@ -13,9 +13,11 @@ import (
 // keyPath is where the agent reads a key, certificate or policy file: in
 // the initramfs (copied there at build time, out of reach of an offline
 // edit of the root disk), or in the new root when so configured.
-func (a *Agent) keyPath(p string) string {
-	if a.Config.KeysFromRoot {
-		return filepath.Join(a.NewRoot, p)
+func (a *Agent) keyPath(p string) string { return keyPathIn(a.Config, a.NewRoot, p) }
+
+func keyPathIn(cfg Config, root, p string) string {
+	if cfg.KeysFromRoot {
+		return filepath.Join(root, p)
 	}
 	return p
 }
@@ -26,18 +28,19 @@ func (a *Agent) keyPath(p string) string {
 // appraising system without keys.
 func (a *Agent) loadIMACertificates(ctx context.Context) (string, error) {
 	min := a.Config.MinIMACertificates()
-	dir := a.keyPath(a.Config.IMAKeysDir)
 	ring, err := keyload.OpenKeyring(keyload.IMARing)
 	if err != nil {
 		return "", err
 	}
-	report, err := keyload.LoadCertificates(dir, ring)
-	if errors.Is(err, fs.ErrNotExist) && min == 0 {
-		return "", Skip(fmt.Sprintf("no certificate directory %s", dir))
+	in := a.waitInputs()
+	if errors.Is(in.imaErr, fs.ErrNotExist) && min == 0 {
+		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.IMAKeysDir)))
 	}
-	for _, l := range report.Lines() {
-		a.Log.Infof("%s", l)
+	if in.imaErr != nil {
+		return "", in.imaErr
 	}
+	report, err := in.ima.Load(ring)
+	a.logCerts(report)
 	if err != nil {
 		return "", err
 	}
@@ -54,25 +57,24 @@ func (a *Agent) loadEVMCertificates(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := a.keyPath(a.Config.EVMKeysDir)
-	report, err := keyload.LoadCertificates(dir, ring)
-	missing := errors.Is(err, fs.ErrNotExist)
-	if err != nil && !missing {
-		a.logCerts(report)
+	in := a.waitInputs()
+	missing := errors.Is(in.evmErr, fs.ErrNotExist)
+	if missing && in.evmX509 == nil {
+		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
+	}
+	if in.evmErr != nil && !missing {
+		return "", in.evmErr
+	}
+	set := in.evm
+	if in.evmX509 != nil {
+		set.Sources = append(set.Sources[:len(set.Sources):len(set.Sources)], in.evmX509.Sources...)
+		set.Results = append(set.Results[:len(set.Results):len(set.Results)], in.evmX509.Results...)
+	}
+	report, err := set.Load(ring)
+	a.logCerts(report)
+	if err != nil {
 		return "", err
 	}
-	if a.Config.EVMX509 != "" {
-		one, err := keyload.LoadCertificateFiles([]string{a.keyPath(a.Config.EVMX509)}, ring)
-		report.Sources = append(report.Sources, one.Sources...)
-		report.Results = append(report.Results, one.Results...)
-		if err != nil {
-			a.logCerts(report)
-			return "", err
-		}
-	} else if missing {
-		return "", Skip(fmt.Sprintf("no certificate directory %s", dir))
-	}
-	a.logCerts(report)
 	a.evmCerts = report.Loaded()
 	return report.Summary(), nil
 }

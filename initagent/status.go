@@ -40,6 +40,10 @@ type Status struct {
 	RootMountedMS float64 `json:"root_mounted_ms,omitempty"`
 	// ReadyMS is the time from agent start to ready to switch.
 	ReadyMS float64 `json:"ready_ms,omitempty"`
+	// InputsMS is how long reading the certificates and checking the
+	// policy took (inputs.go); it overlaps the root wait when the files
+	// are in the initramfs.
+	InputsMS float64 `json:"inputs_ms,omitempty"`
 
 	start time.Time
 	path  string
