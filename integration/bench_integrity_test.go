@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,16 +14,24 @@ import (
 	"github.com/imaboot/imaboot/integration/vm"
 )
 
-// shellIntegrityInit does what dracut's integrity module does, with busybox
-// and keyctl: a keyring, each certificate added with keyctl padd, the policy
-// written with cat. The kernel log's timestamps (microseconds) time it.
+// shellIntegrityInit does what dracut's integrity module does
+// (modules.d/98integrity: ima-keys-load.sh, ima-policy-load.sh), with
+// busybox and keyctl: look for the kernel's .ima keyring, then for _ima in
+// @u, else create it (imaboot-init makes the same three checks); add each
+// certificate (keyctl padd: dracut uses evmctl import, which is slower);
+// write the policy with cat (dracut's fallback after writing its path). The
+// kernel log's timestamps (microseconds) time it.
 const shellIntegrityInit = `#!/bin/busybox sh
 busybox mount -t proc proc /proc
 busybox mount -t sysfs sysfs /sys
 busybox mount -t devtmpfs devtmpfs /dev
 busybox mount -t securityfs securityfs /sys/kernel/security
 echo "BENCH-START" > /dev/kmsg
-ring=$(keyctl newring _ima @u)
+if line=$(keyctl describe %keyring:.ima 2>/dev/null); then
+	ring=${line%%:*}
+else
+	ring=$(keyctl search @u keyring _ima 2>/dev/null) || ring=$(keyctl newring _ima @u)
+fi
 for c in /etc/keys/ima/*; do keyctl padd asymmetric "" "$ring" < "$c" > /dev/null || echo "BENCH-FAILED cert $c"; done
 cat /etc/imaboot/ima-policy > /sys/kernel/security/ima/policy || echo "BENCH-FAILED policy"
 echo "BENCH-END" > /dev/kmsg
@@ -58,8 +67,10 @@ var kmsgTime = regexp.MustCompile(`KMSG \[\s*(\d+\.\d+)\] (BENCH-START|BENCH-END
 // root mounted to ready to switch (certificates and policy; from its status
 // file) with a shell init doing the same with busybox and keyctl (dracut's
 // way; from the kernel log). Two boots per iteration: the policy can be
-// written only once per boot. Reported: both times and their ratio (goal:
-// under 0.2).
+// written only once per boot. Reported (medians): both times and their
+// ratio (goal: under 0.2), the time imaboot-init spent reading the
+// certificates and checking the policy before the root was mounted, and
+// the ratio with that time counted in.
 func BenchmarkIntegritySteps(b *testing.B) {
 	for _, k := range kernels {
 		k := k
@@ -90,12 +101,13 @@ func BenchmarkIntegritySteps(b *testing.B) {
 			if _, err := images.BuildFile(shellInitrd, images.Spec{Init: shellInit, Files: maps}); err != nil {
 				b.Fatal(err)
 			}
-			var agent, shell float64
+			var agent, inputs, shell []float64
 			for i := 0; i < b.N; i++ {
 				m := boot(b, k, scenario{integrity: true, append: "root=/dev/vda", files: certs, root: signedRoot(b, sys, nil)})
 				st := status(b, m)
 				m.Stop()
-				agent += st.ReadyMS - st.RootMountedMS
+				agent = append(agent, st.ReadyMS-st.RootMountedMS)
+				inputs = append(inputs, st.InputsMS)
 
 				sm, err := vm.Start(vm.Options{Kernel: k.Vmlinuz, Initrd: shellInitrd, Append: "quiet"})
 				if err != nil {
@@ -117,14 +129,28 @@ func BenchmarkIntegritySteps(b *testing.B) {
 				if len(times) != 2 {
 					b.Fatalf("no BENCH timestamps in the kernel log:\n%s", con)
 				}
-				shell += (times["BENCH-END"] - times["BENCH-START"]) * 1000
+				shell = append(shell, (times["BENCH-END"]-times["BENCH-START"])*1000)
 			}
-			agent /= float64(b.N)
-			shell /= float64(b.N)
-			b.ReportMetric(agent, "ms-imaboot")
-			b.ReportMetric(shell, "ms-shell")
-			b.ReportMetric(agent/shell, "ratio")
+			// Medians: one boot disturbed by the host's load moves a mean a lot.
+			a, in, sh := median(agent), median(inputs), median(shell)
+			b.ReportMetric(a, "ms-imaboot")
+			b.ReportMetric(in, "ms-inputs")
+			b.ReportMetric(sh, "ms-shell")
+			b.ReportMetric(a/sh, "ratio")
+			// The inputs (certificates read, policy checked) are read while
+			// the root is awaited, outside the window; counted in, this is
+			// the ratio of all the work, wherever it ran.
+			b.ReportMetric((a+in)/sh, "ratio-all")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
