@@ -53,14 +53,15 @@ func (a *Agent) loadIMACertificates(ctx context.Context) (string, error) {
 // loadEVMCertificates fills the EVM keyring from the EVM directory and the
 // single EVM_X509 file; with neither present there is nothing to do.
 func (a *Agent) loadEVMCertificates(ctx context.Context) (string, error) {
-	ring, err := keyload.OpenKeyring(keyload.EVMRing)
-	if err != nil {
-		return "", err
-	}
 	in := a.waitInputs()
 	missing := errors.Is(in.evmErr, fs.ErrNotExist)
 	if missing && in.evmX509 == nil {
+		// Nothing to load: no empty _evm keyring either.
 		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
+	}
+	ring, err := keyload.OpenKeyring(keyload.EVMRing)
+	if err != nil {
+		return "", err
 	}
 	if in.evmErr != nil && !missing {
 		return "", in.evmErr

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,7 @@ type fakeKernel struct {
 	failAtClose   bool // ima_check_policy refuses the combined policy
 
 	burstSeen string // printk burst sysctl value when the session opened
+	audits    int    // audit records logged, for printk's rate limit
 
 	mu      sync.Mutex
 	events  []string
@@ -130,7 +132,7 @@ func (k *fakeKernel) write(p []byte) (int, error) {
 				continue
 			}
 			if why := fakeParseRule(r); why != "" {
-				k.log.audit("type=1807 audit(1.0:%d): action=%s %s res=0", k.nrules, strings.Fields(r)[0], why)
+				k.audit("type=1807 audit(1.0:%d): action=%s %s res=0", k.nrules, strings.Fields(r)[0], why)
 				k.valid = false
 				return 0, unix.EINVAL
 			}
@@ -144,7 +146,7 @@ func (k *fakeKernel) write(p []byte) (int, error) {
 	}
 	if k.requireSigned {
 		k.log.now("ima: signed policy file (specified as an absolute pathname) required")
-		k.log.audit(`type=1802 audit(1.0:1): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=kernel op=policy_update cause="signed policy required" comm="init" res=0`)
+		k.audit(`type=1802 audit(1.0:1): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=kernel op=policy_update cause="signed policy required" comm="init" res=0`)
 		k.valid = false
 		return 0, unix.EACCES
 	}
@@ -153,16 +155,28 @@ func (k *fakeKernel) write(p []byte) (int, error) {
 	i := k.nrules
 	k.nrules++
 	if why := fakeParseRule(rule); why != "" {
-		k.log.audit("type=1807 audit(1.0:%d): action=%s %s res=0", i, strings.Fields(rule + " x")[0], why)
+		k.audit("type=1807 audit(1.0:%d): action=%s %s res=0", i, strings.Fields(rule + " x")[0], why)
 		k.valid = false
 		return 0, unix.EINVAL
 	}
-	k.log.audit("type=1807 audit(1.0:%d): action=%s res=1", i, strings.Fields(rule)[0])
+	k.audit("type=1807 audit(1.0:%d): action=%s res=1", i, strings.Fields(rule)[0])
 	k.session = append(k.session, rule)
 	if i == k.shortAt {
 		return n / 2, nil
 	}
 	return n + k.extra, nil
+}
+
+// audit logs an audit record unless printk's rate limit (the burst sysctl,
+// never reset: a test runs within one 5 s interval) has dropped it, as
+// kauditd's printk_ratelimit() does.
+func (k *fakeKernel) audit(format string, args ...any) {
+	k.audits++
+	burst, _ := os.ReadFile(filepath.Join(k.root, "printk_ratelimit_burst"))
+	if n, err := strconv.Atoi(strings.TrimSpace(string(burst))); err == nil && k.audits > n {
+		return
+	}
+	k.log.audit(format, args...)
 }
 
 func (k *fakeKernel) close() error {

@@ -100,7 +100,8 @@ func collectAudit(log KernelLog, wait time.Duration, until func([]string) bool) 
 // raiseAuditBurst lets at least n audit records through the printk rate
 // limit until restore is called, so that the record explaining a refused
 // rule is not dropped behind the records of the rules before it (seen:
-// 2 of 11 records printed). Best effort: without /proc nothing changes.
+// 2 of 11 records printed; see retellRefusal). Best effort: without /proc
+// nothing changes.
 func (fs FS) raiseAuditBurst(n int) (restore func()) {
 	p := fs.printkBurst()
 	if p == "-" {

@@ -176,14 +176,15 @@ func LoadPolicy(fs FS, rules []string, opts PolicyOptions) (PolicyResult, error)
 	if logErr == nil {
 		defer log.Close()
 	}
-	// Each rule logs an audit record; the refused one must get through.
-	defer fs.raiseAuditBurst(3*len(rules) + 20)()
 
 	outcome, err := fs.policySession(policy, res, rules, opts.Path, log)
 	var re *RuleError
 	if res.Mode == "rules" && opts.Path != "" && errors.As(err, &re) && re.Index == 0 && re.wantsSigned() {
 		res.Mode, res.SignedWhy = "signed", "the kernel refused the first rule ("+re.verdict()+"): it requires a signed policy"
 		outcome, err = fs.policySession(policy, res, rules, opts.Path, log)
+	}
+	if errors.As(err, &re) && outcome == markAborted && re.Errno != 0 && !refusalExplained(re.Audit) {
+		fs.retellRefusal(policy, re, log)
 	}
 	if err != nil {
 		if outcome == "" {
@@ -256,6 +257,37 @@ func (fs FS) policySession(policy string, res PolicyResult, rules []string, path
 		return markWriting, fmt.Errorf("IMA policy: close (commit) %s: %s; whether the kernel loaded the policy is unknown", policy, errnoText(err))
 	}
 	return "", nil
+}
+
+// retellRefusal writes a refused rule again, alone, in a session of its
+// own, to get the kernel's audit record for it: each rule written logs one
+// record, and past printk's rate limit (10 per 5 s by default) the refused
+// rule's record is dropped. Raising the limit for every load cost two
+// sysctl writes on the boot's critical path; it is raised only here, on
+// the failure path. Called only after a clean abort (nothing loaded); the
+// retold session is aborted the same way.
+func (fs FS) retellRefusal(policy string, re *RuleError, log KernelLog) {
+	if log == nil {
+		return
+	}
+	// The rules before it, the refusal and the aborts logged that many.
+	defer fs.raiseAuditBurst(3*(re.Index+1) + 20)()
+	w, err := fs.openWriter(policy)
+	if err != nil {
+		return
+	}
+	data := []byte(re.Rule + "\n")
+	if n, err := w.Write(data); err == nil && n >= len(data) {
+		// Taken alone: refused only in the company of the others.
+		if note := abortSession(w); note != "" {
+			re.Abort = "retelling the refused rule: " + note
+		}
+		return
+	}
+	re.Audit = append(re.Audit, collectAudit(log, fs.auditWait(), refusalExplained)...)
+	if note := abortSession(w); note != "" {
+		re.Abort = "retelling the refused rule: " + note
+	}
 }
 
 // abortPath is written when the abort rule was not refused: a kernel

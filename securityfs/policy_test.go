@@ -2,6 +2,7 @@ package securityfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,11 +52,10 @@ func TestLoadPolicyOneRulePerWriteThenConfirms(t *testing.T) {
 	if res.Mode != "rules" || res.Rules != len(seedPolicy) || res.Confirmed != "the kernel removed the policy file" {
 		t.Errorf("result %+v", res)
 	}
-	if k.burstSeen != "53" {
-		t.Errorf("printk burst during the session %q, want 53 (3 per rule + 20)", k.burstSeen)
-	}
-	if b, _ := os.ReadFile(fs.PrintkBurst); string(b) != "10\n" {
-		t.Errorf("printk burst not restored: %q", b)
+	// The rate limit is raised only to retell a refusal, never on the
+	// way to a good load.
+	if b, _ := os.ReadFile(fs.PrintkBurst); k.burstSeen != "10" || string(b) != "10\n" {
+		t.Errorf("printk burst %q during the session, %q after, want 10 both", k.burstSeen, b)
 	}
 	if !strings.Contains(res.Summary(), "11 rules") {
 		t.Errorf("summary %q", res.Summary())
@@ -118,6 +118,45 @@ func TestLoadPolicyRefusedRuleAbortsBeforeClose(t *testing.T) {
 	}
 	if len(k.loaded) != 1 {
 		t.Errorf("loaded %q", k.loaded)
+	}
+}
+
+// TestLoadPolicyRetellsARateLimitedRefusal: behind more accepted rules
+// than printk's burst, the refused rule's audit record is dropped; the rule
+// is written again alone, with the burst raised, in a second aborted
+// session, so the error still carries the kernel's reason.
+func TestLoadPolicyRetellsARateLimitedRefusal(t *testing.T) {
+	k := newFakeKernel(t)
+	fs := k.fs()
+	var rules []string
+	for i := 0; i < 12; i++ {
+		rules = append(rules, fmt.Sprintf("dont_appraise fsmagic=0x%x", 0x1000+i))
+	}
+	rules = append(rules, "appraise func=BOGUS_CHECK")
+	_, err := LoadPolicy(fs, rules, PolicyOptions{})
+	var re *RuleError
+	if !errors.As(err, &re) || re.Index != 12 {
+		t.Fatalf("error %v, want a *RuleError for rule 13", err)
+	}
+	if !strings.Contains(re.Reason(), "func=BOGUS_CHECK UNKNOWN=func res=0") {
+		t.Errorf("reason %q lacks the retold audit record; error %v", re.Reason(), err)
+	}
+	want := append(append([]string{"open"}, writesOf(rules...)...), "write "+abortRule+"\n", "close",
+		"open", "write "+rules[12]+"\n", "write "+abortRule+"\n", "close")
+	if got := k.Events(); !reflect.DeepEqual(got, want) {
+		t.Errorf("kernel saw\n%q\nwant\n%q", got, want)
+	}
+	if k.burstSeen != "59" {
+		t.Errorf("printk burst during the retelling %q, want 59 (3 per rule up to the refused one + 20)", k.burstSeen)
+	}
+	if b, _ := os.ReadFile(fs.PrintkBurst); string(b) != "10\n" {
+		t.Errorf("printk burst not restored: %q", b)
+	}
+	if len(k.loaded) != 0 {
+		t.Errorf("kernel loaded %q", k.loaded)
+	}
+	if state, _, _ := PolicyState(fs); state != markAborted {
+		t.Errorf("marker %q, want aborted", state)
 	}
 }
 
