@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,44 +54,61 @@ func PolicyState(fs FS) (state, detail string, err error) {
 
 // markerBegin claims this boot's policy write before the policy file is
 // opened. A new marker is created with O_EXCL so two agents racing cannot
-// both win.
+// both win. The common case (no marker yet) is one open and one write: this
+// is on the boot's critical path.
 func (fs FS) markerBegin(mode string) error {
 	p := fs.markerPath()
+	line := markerLine(markWriting, mode)
+	err := markerCreate(p, line)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(fs.stateDir(), 0o755); err != nil {
+			return fmt.Errorf("policy marker: %w", err)
+		}
+		err = markerCreate(p, line)
+	}
+	if !errors.Is(err, os.ErrExist) {
+		if err != nil {
+			return fmt.Errorf("policy marker %s: %w", p, err)
+		}
+		return nil
+	}
 	state, detail, err := PolicyState(fs)
 	if err != nil {
 		return err
 	}
-	if state != "" && state != markAborted {
+	if state != markAborted {
+		if state == "" {
+			state, detail = markWriting, "(another writer)"
+		}
 		return &AlreadyWrittenError{Marker: p, State: state, Detail: detail}
 	}
-	if err := os.MkdirAll(fs.stateDir(), 0o755); err != nil {
-		return fmt.Errorf("policy marker: %w", err)
-	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if state == markAborted {
-		flags = os.O_WRONLY | os.O_TRUNC
-	}
-	f, err := os.OpenFile(p, flags, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return &AlreadyWrittenError{Marker: p, State: markWriting, Detail: "(another writer)"}
-	}
-	if err != nil {
-		return fmt.Errorf("policy marker: %w", err)
-	}
-	_, err = fmt.Fprintf(f, "%s %s %s\n", markWriting, mode, time.Now().UTC().Format(time.RFC3339))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	// Nothing was loaded by the aborted session: this one may go on.
+	if err := os.WriteFile(p, []byte(line), 0o644); err != nil {
 		return fmt.Errorf("policy marker %s: %w", p, err)
 	}
 	return nil
 }
 
+func markerCreate(path, line string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// markerLine is "<state> <detail> <unix seconds>\n".
+func markerLine(state, detail string) string {
+	return state + " " + detail + " " + strconv.FormatInt(time.Now().Unix(), 10) + "\n"
+}
+
 // markerEnd records the outcome.
 func (fs FS) markerEnd(state, detail string) error {
-	line := fmt.Sprintf("%s %s %s\n", state, detail, time.Now().UTC().Format(time.RFC3339))
-	if err := os.WriteFile(fs.markerPath(), []byte(line), 0o644); err != nil {
+	if err := os.WriteFile(fs.markerPath(), []byte(markerLine(state, detail)), 0o644); err != nil {
 		return fmt.Errorf("policy marker: %w", err)
 	}
 	return nil
