@@ -28,11 +28,11 @@ func keyPathIn(cfg Config, root, p string) string {
 // appraising system without keys.
 func (a *Agent) loadIMACertificates(ctx context.Context) (string, error) {
 	min := a.Config.MinIMACertificates()
-	ring, err := keyload.OpenKeyring(keyload.IMARing)
+	in := a.waitInputs()
+	ring, err := in.imaRing.open(keyload.IMARing)
 	if err != nil {
 		return "", err
 	}
-	in := a.waitInputs()
 	if errors.Is(in.imaErr, fs.ErrNotExist) && min == 0 {
 		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.IMAKeysDir)))
 	}
@@ -59,7 +59,7 @@ func (a *Agent) loadEVMCertificates(ctx context.Context) (string, error) {
 		// Nothing to load: no empty _evm keyring either.
 		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
 	}
-	ring, err := keyload.OpenKeyring(keyload.EVMRing)
+	ring, err := in.evmRing.open(keyload.EVMRing)
 	if err != nil {
 		return "", err
 	}

@@ -1,7 +1,9 @@
 package initagent
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -23,6 +25,9 @@ type inputs struct {
 	ima, evm       keyload.CertSet
 	imaErr, evmErr error // reading the directory itself
 	evmX509        *keyload.CertSet
+	// imaRing and evmRing: the kernel's trusted keyrings, when it has them
+	// (looked up in /proc/keys: a read, nothing is created).
+	imaRing, evmRing trustedRing
 
 	policyPath string
 	policy     *policygen.Prepared
@@ -64,16 +69,41 @@ func (a *Agent) waitInputs() *inputs {
 }
 
 func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string) {
+	in.imaRing = lookupTrusted(keyload.IMARing)
 	in.ima, in.imaErr = keyload.ReadCertificates(keyPath(cfg.IMAKeysDir))
 	in.evm, in.evmErr = keyload.ReadCertificates(keyPath(cfg.EVMKeysDir))
 	if cfg.EVMX509 != "" {
 		one := keyload.ReadCertificateFiles([]string{keyPath(cfg.EVMX509)})
 		in.evmX509 = &one
 	}
+	if !errors.Is(in.evmErr, fs.ErrNotExist) || in.evmX509 != nil {
+		// evm-certificates has something to load.
+		in.evmRing = lookupTrusted(keyload.EVMRing)
+	}
 	if cfg.IMAPolicy != "" {
 		in.policyPath = keyPath(cfg.IMAPolicy)
 		in.policy, in.policyErr = preparePolicy(in.policyPath, kernel)
 	}
+}
+
+type trustedRing struct {
+	ring  keyload.Keyring
+	found bool
+	err   error
+}
+
+func lookupTrusted(spec keyload.RingSpec) trustedRing {
+	k, ok, err := keyload.TrustedKeyring(spec)
+	return trustedRing{ring: k, found: ok, err: err}
+}
+
+// open returns the trusted keyring found, else finds or creates the
+// fallback (_ima, _evm) in the user keyring.
+func (t trustedRing) open(spec keyload.RingSpec) (keyload.Keyring, error) {
+	if t.err != nil || t.found {
+		return t.ring, t.err
+	}
+	return keyload.OpenFallbackKeyring(spec)
 }
 
 // preparePolicy reads the IMA policy and checks it against the running

@@ -54,28 +54,44 @@ var (
 const ringPerm = 0x3f0f0b0b
 
 // OpenKeyring finds the keyring certificates for spec go into:
-//   - the kernel's trusted keyring (e.g. .ima) if it exists: it is listed in
-//     /proc/keys, readable by root, as dracut's `keyctl describe
-//     %keyring:.ima` also finds it;
+//   - the kernel's trusted keyring (e.g. .ima) if it exists (TrustedKeyring);
 //   - else an existing fallback keyring (e.g. _ima) under Parent;
 //   - else a new fallback keyring, linked into Parent.
+func OpenKeyring(spec RingSpec) (Keyring, error) {
+	k, ok, err := TrustedKeyring(spec)
+	if err != nil || ok {
+		return k, err
+	}
+	return OpenFallbackKeyring(spec)
+}
+
+// TrustedKeyring looks for the kernel's trusted keyring for spec (e.g.
+// .ima, with CONFIG_INTEGRITY_TRUSTED_KEYRING) in /proc/keys, readable by
+// root, as dracut's `keyctl describe %keyring:.ima` also finds it; ok is
+// false when the kernel has none. It only reads, so the boot agent looks
+// while it waits for the root device.
 //
 // An unreadable keys list is an error rather than a silent fallback: on a
 // kernel with trusted keyrings an _ima keyring would never be consulted.
-func OpenKeyring(spec RingSpec) (Keyring, error) {
+func TrustedKeyring(spec RingSpec) (k Keyring, ok bool, err error) {
+	if spec.Trusted == "" {
+		return Keyring{}, false, nil
+	}
 	procKeys := spec.ProcKeys
 	if procKeys == "" {
 		procKeys = "/proc/keys"
 	}
-	if spec.Trusted != "" {
-		id, err := ringFindInProcKeys(procKeys, spec.Trusted)
-		if err != nil {
-			return Keyring{}, err
-		}
-		if id != 0 {
-			return Keyring{Name: spec.Trusted, ID: id, Trusted: true}, nil
-		}
+	id, err := ringFindInProcKeys(procKeys, spec.Trusted)
+	if err != nil || id == 0 {
+		return Keyring{}, false, err
 	}
+	return Keyring{Name: spec.Trusted, ID: id, Trusted: true}, true, nil
+}
+
+// OpenFallbackKeyring finds spec.Fallback (e.g. _ima) under Parent, or
+// creates it there with permissions that let the kernel's lookup find it
+// for every process.
+func OpenFallbackKeyring(spec RingSpec) (Keyring, error) {
 	parent := spec.Parent
 	if parent == 0 {
 		parent = unix.KEY_SPEC_USER_KEYRING
