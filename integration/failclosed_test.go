@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,6 +70,12 @@ func TestIntegrityFailuresHaltInEnforce(t *testing.T) {
 		{"kernel-refuses-rule", func(dir string, s *scenario) {
 			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "sha512-policy", basicPolicy+"appraise func=MODULE_CHECK appraise_algos=sha512\n")
 		}, `imaboot: error: enforce: step ima-policy failed: IMA policy rule 10 "appraise func=MODULE_CHECK appraise_algos=sha512": refused with EINVAL (invalid argument); kernel: ima: unavailable hash algorithm "sha512"`},
+		// Behind 39 accepted rules the refused rule's audit record is past
+		// printk's rate limit (10 per 5 s); the agent writes it again
+		// alone, with the limit raised, to show it.
+		{"kernel-refuses-rule-late", func(dir string, s *scenario) {
+			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "late-sha512-policy", basicPolicy+manyRules(30)+"appraise func=MODULE_CHECK appraise_algos=sha512\n")
+		}, `imaboot: error: enforce: step ima-policy failed: IMA policy rule 40 "appraise func=MODULE_CHECK appraise_algos=sha512": refused with EINVAL`},
 		{"missing-policy", func(dir string, s *scenario) {
 			delete(s.files, "/etc/imaboot/ima-policy")
 		}, "imaboot: error: enforce: step ima-policy failed: read IMA policy: open /etc/imaboot/ima-policy: no such file or directory"},
@@ -77,15 +84,31 @@ func TestIntegrityFailuresHaltInEnforce(t *testing.T) {
 		tc := tc
 		t.Run(tc.name, func(t *testing.T) {
 			forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
-				if tc.name == "kernel-refuses-rule" && k.Short() != "6.1" {
+				if strings.HasPrefix(tc.name, "kernel-refuses-rule") && k.Short() != "6.1" {
 					t.Skip("sha512 is built into 6.12: the kernel accepts the rule there")
 				}
 				m := boot(t, k, integrityScenario(t, "enforce", tc.change))
 				expectHalt(t, m, tc.reason)
+				if strings.HasPrefix(tc.name, "kernel-refuses-rule") {
+					// The refused rule's own audit record, not just the
+					// kernel's "ima:" line.
+					if !regexp.MustCompile(`imaboot: error: [^\n]*audit: type=1807[^\n]*appraise_algos=sha512 res=0`).MatchString(m.Console()) {
+						t.Error("the halt line lacks the refused rule's audit record")
+					}
+				}
 				t.Logf("halt reason: %s", regexp.MustCompile(`imaboot: error: .*`).FindString(m.Console()))
 			})
 		})
 	}
+}
+
+// manyRules is n harmless rules (dont_measure for made-up magics).
+func manyRules(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "dont_measure fsmagic=0x%x\n", 0x51000+i)
+	}
+	return b.String()
 }
 
 // TestInvalidPolicyPermissive: permissive mode boots with a warning, and
