@@ -161,7 +161,7 @@ func BenchmarkIntegritySteps(b *testing.B) {
 				}
 				shell = append(shell, (times["BENCH-END"]-times["BENCH-START"])*1000)
 
-				con = bootConsole(b, k, floorInitrd, `FLOOR-MS \d`)
+				con = bootConsole(b, k, floorInitrd, `FLOOR-MS \d+\.\d+\r?\n`)
 				fm := floorTime.FindStringSubmatch(con)
 				if strings.Contains(con, "FLOOR-FAILED") || fm == nil {
 					b.Fatalf("the floor init failed:\n%s", con)
