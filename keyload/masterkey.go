@@ -147,21 +147,13 @@ type MasterKeyResult struct {
 // errors.Is(err, tpm.ErrPolicyMismatch / tpm.ErrOtherTPM / tpm.ErrCorrupt)
 // tell them apart.
 func UnsealMasterKey(t transport.TPM, blobFile, name string, keyring int) (MasterKeyResult, error) {
-	res := MasterKeyResult{LockPCR: tpm.DefaultLockPCR}
-	var stepErr error
-	blob, err := tpm.ReadBlob(blobFile)
-	if err != nil {
-		stepErr = err
-	} else {
-		res.LockPCR = blob.LockPCR
+	return mkWithBlob(t, blobFile, func(blob *tpm.Blob) (int, error) {
 		secret, err := tpm.Unseal(t, blob, tpm.UnsealOptions{})
 		if err != nil {
-			stepErr = err
-		} else if res.KeyID, err = AddMasterKey(name, secret, keyring); err != nil {
-			stepErr = err
+			return 0, err
 		}
-	}
-	return mkLock(t, res, blobFile, stepErr)
+		return AddMasterKey(name, secret, keyring)
+	})
 }
 
 // LoadTrustedMasterKey is the boot's master key step in `trusted` mode
@@ -171,26 +163,31 @@ func UnsealMasterKey(t transport.TPM, blobFile, name string, keyring int) (Maste
 // so the kernel loads and unseals it itself, flush, then extend the lock
 // PCR whatever happened. The secret never enters user space.
 func LoadTrustedMasterKey(raw transport.TPM, blobFile, name string, keyring int) (MasterKeyResult, error) {
-	res := MasterKeyResult{LockPCR: tpm.DefaultLockPCR}
-	var stepErr error
-	blob, err := tpm.ReadBlob(blobFile)
-	if err != nil {
-		stepErr = err
-	} else {
-		res.LockPCR = blob.LockPCR
+	return mkWithBlob(raw, blobFile, func(blob *tpm.Blob) (int, error) {
 		prep, err := tpm.PrepareTrustedUnseal(raw, blob, tpm.UnsealOptions{})
 		if err != nil {
-			stepErr = err
-		} else {
-			payload := TrustedLoadPayload(prep.KeyBlob, uint32(prep.Session))
-			res.KeyID, err = AddTrustedMasterKey(name, payload, keyring)
-			if err != nil {
-				stepErr = fmt.Errorf("%s: %w", blobFile, err)
-			}
-			prep.Close(raw)
+			return 0, err
 		}
+		defer prep.Close(raw)
+		id, err := AddTrustedMasterKey(name, TrustedLoadPayload(prep.KeyBlob, uint32(prep.Session)), keyring)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", blobFile, err)
+		}
+		return id, nil
+	})
+}
+
+// mkWithBlob reads the sealed blob, has load put the master key in the
+// keyring, and then locks whatever happened (mkLock): the one shape of
+// both master key modes.
+func mkWithBlob(t transport.TPM, blobFile string, load func(*tpm.Blob) (int, error)) (MasterKeyResult, error) {
+	res := MasterKeyResult{LockPCR: tpm.DefaultLockPCR}
+	blob, err := tpm.ReadBlob(blobFile)
+	if err == nil {
+		res.LockPCR = blob.LockPCR
+		res.KeyID, err = load(blob)
 	}
-	return mkLock(raw, res, blobFile, stepErr)
+	return mkLock(t, res, blobFile, err)
 }
 
 // mkLock extends the blob's lock PCR whatever the step before did (a
