@@ -30,18 +30,7 @@ func kernelRoot(t *testing.T, suite string) string {
 }
 
 func TestRealKernel61(t *testing.T) {
-	dir, _, err := kmod.FindDir(kernelRoot(t, "bookworm"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := kmod.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mods, err := x.Resolve([]string{"virtio_pci", "virtio_blk"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, mods := resolveVirtio(t, "bookworm")
 	// TESTING.md saw modprobe load virtio_ring, virtio, virtio_pci_modern_dev,
 	// virtio_pci_legacy_dev, virtio_pci, virtio_blk; any order that puts
 	// each module after what it needs is as good.
@@ -63,7 +52,24 @@ func TestRealKernel61(t *testing.T) {
 }
 
 func TestRealKernel612(t *testing.T) {
-	dir, _, err := kmod.FindDir(kernelRoot(t, "trixie"), "")
+	_, mods := resolveVirtio(t, "trixie")
+	got := names(mods)
+	checkLoadOrder(t, mods)
+	if i := slices.Index(got, "virtio_pci"); i < 0 || !mods[i].Builtin {
+		t.Errorf("6.12: virtio_pci not reported built in: %+v", mods)
+	}
+	blk := mods[len(mods)-1]
+	if blk.Name != "virtio_blk" || blk.Builtin || filepath.Ext(blk.Path) != ".xz" {
+		t.Errorf("6.12: virtio_blk resolved as %+v, want a .ko.xz module last", blk)
+	}
+	t.Logf("6.12 order: %v", got)
+}
+
+// resolveVirtio opens the module directory of the cached kernel of suite
+// and resolves the disk drivers the VM tests load.
+func resolveVirtio(t *testing.T, suite string) (*kmod.Index, []kmod.Module) {
+	t.Helper()
+	dir, _, err := kmod.FindDir(kernelRoot(t, suite), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,16 +81,7 @@ func TestRealKernel612(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := names(mods)
-	checkLoadOrder(t, mods)
-	if i := slices.Index(got, "virtio_pci"); i < 0 || !mods[i].Builtin {
-		t.Errorf("6.12: virtio_pci not reported built in: %+v", mods)
-	}
-	blk := mods[len(mods)-1]
-	if blk.Name != "virtio_blk" || blk.Builtin || filepath.Ext(blk.Path) != ".xz" {
-		t.Errorf("6.12: virtio_blk resolved as %+v, want a .ko.xz module last", blk)
-	}
-	t.Logf("6.12 order: %v", got)
+	return x, mods
 }
 
 // checkLoadOrder fails unless every module comes after all it needs.
