@@ -57,21 +57,31 @@ func TestNewEVMKeyThenLoadBlob(t *testing.T) {
 	}
 }
 
-func TestLoadEVMKeyUnderWrongMasterKey(t *testing.T) {
-	sess, _ := evmSetup(t)
+// evmBlobWithoutMasterKey makes an EVM key blob, drops the key and unlinks
+// its master key from the session keyring. Unlinked, not invalidated: an
+// invalidated key is still found (as revoked) until the kernel's garbage
+// collector runs.
+func evmBlobWithoutMasterKey(t *testing.T) (sess int, blob []byte) {
+	t.Helper()
+	sess, _ = evmSetup(t)
 	id, blob, err := NewEVMKey(EVMKeyName, "user:kmk-evmtest", 32, sess)
 	if err != nil {
 		t.Fatal(err)
 	}
 	DropKey(id)
-	// Another machine's master key under the same name.
 	mk, _ := unix.KeyctlSearch(sess, "user", "kmk-evmtest", 0)
 	unix.KeyctlInt(unix.KEYCTL_UNLINK, mk, sess, 0, 0)
+	return sess, blob
+}
+
+func TestLoadEVMKeyUnderWrongMasterKey(t *testing.T) {
+	sess, blob := evmBlobWithoutMasterKey(t)
+	// Another machine's master key under the same name.
 	other, _ := NewMasterKey()
 	if _, err := AddMasterKey("kmk-evmtest", other, sess); err != nil {
 		t.Fatal(err)
 	}
-	_, err = LoadEVMKey(EVMKeyName, blob, "/etc/keys/evm.blob", sess)
+	_, err := LoadEVMKey(EVMKeyName, blob, "/etc/keys/evm.blob", sess)
 	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "/etc/keys/evm.blob") ||
 		!strings.Contains(err.Error(), "user:kmk-evmtest") {
 		t.Fatalf("got %v, want EINVAL naming the file and the master key", err)
@@ -79,17 +89,8 @@ func TestLoadEVMKeyUnderWrongMasterKey(t *testing.T) {
 }
 
 func TestLoadEVMKeyWithoutMasterKey(t *testing.T) {
-	sess, _ := evmSetup(t)
-	id, blob, err := NewEVMKey(EVMKeyName, "user:kmk-evmtest", 32, sess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	DropKey(id)
-	mk, _ := unix.KeyctlSearch(sess, "user", "kmk-evmtest", 0)
-	// Unlinked, not invalidated: an invalidated key is still found (as
-	// revoked) until the kernel's garbage collector runs.
-	unix.KeyctlInt(unix.KEYCTL_UNLINK, mk, sess, 0, 0)
-	_, err = LoadEVMKey(EVMKeyName, blob, "evm.blob", sess)
+	sess, blob := evmBlobWithoutMasterKey(t)
+	_, err := LoadEVMKey(EVMKeyName, blob, "evm.blob", sess)
 	if !errors.Is(err, unix.ENOKEY) || !strings.Contains(err.Error(), "master key user:kmk-evmtest not found") {
 		t.Fatalf("got %v, want ENOKEY naming the master key", err)
 	}
