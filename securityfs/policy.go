@@ -276,15 +276,12 @@ func (fs FS) retellRefusal(policy string, re *RuleError, log KernelLog) {
 	if err != nil {
 		return
 	}
+	// Taken alone (refused only in the company of the others), there is
+	// nothing to collect; the session is aborted either way.
 	data := []byte(re.Rule + "\n")
-	if n, err := w.Write(data); err == nil && n >= len(data) {
-		// Taken alone: refused only in the company of the others.
-		if note := abortSession(w); note != "" {
-			re.Abort = "retelling the refused rule: " + note
-		}
-		return
+	if n, err := w.Write(data); err != nil || n < len(data) {
+		re.Audit = append(re.Audit, collectAudit(log, fs.auditWait(), refusalExplained)...)
 	}
-	re.Audit = append(re.Audit, collectAudit(log, fs.auditWait(), refusalExplained)...)
 	if note := abortSession(w); note != "" {
 		re.Abort = "retelling the refused rule: " + note
 	}
