@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -63,12 +62,14 @@ func LoadKeyring(paths ...string) (*Keyring, error) {
 	return k, nil
 }
 
-// AddCertificate adds a certificate under the last 4 bytes of its SubjectKeyIdentifier.
+// AddCertificate adds a certificate's key under the key id the kernel finds it by
+// (certKeyID).
 func (k *Keyring) AddCertificate(c *x509.Certificate) error {
-	if len(c.SubjectKeyId) < 4 {
-		return fmt.Errorf("certificate %q has no SubjectKeyIdentifier", c.Subject)
+	id, err := certKeyID(c)
+	if err != nil {
+		return err
 	}
-	k.AddKey(binary.BigEndian.Uint32(c.SubjectKeyId[len(c.SubjectKeyId)-4:]), c.PublicKey)
+	k.AddKey(id, c.PublicKey)
 	return nil
 }
 
