@@ -87,7 +87,7 @@ func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string) {
 }
 
 type trustedRing struct {
-	ring  keyload.Keyring
+	ring  keyload.KernelKeyring
 	found bool
 	err   error
 }
@@ -99,7 +99,7 @@ func lookupTrusted(spec keyload.RingSpec) trustedRing {
 
 // open returns the trusted keyring found, else finds or creates the
 // fallback (_ima, _evm) in the user keyring.
-func (t trustedRing) open(spec keyload.RingSpec) (keyload.Keyring, error) {
+func (t trustedRing) open(spec keyload.RingSpec) (keyload.KernelKeyring, error) {
 	if t.err != nil || t.found {
 		return t.ring, t.err
 	}

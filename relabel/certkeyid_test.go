@@ -53,11 +53,11 @@ func TestSignAndVerifyWithoutSubjectKeyIdentifier(t *testing.T) {
 			if hdr := getIMA(t, f, XattrIMA); len(hdr) < 7 || fmt.Sprintf("%x", hdr[3:7]) != want {
 				t.Errorf("security.ima %x does not carry key id %s", hdr, want)
 			}
-			kr, err := LoadKeyring(cert)
+			keys, err := LoadPublicKeys(cert)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{f}, Keyring: kr})
+			rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{f}, Keys: keys})
 			if err != nil || rep.Verified != 1 {
 				t.Errorf("verify: %+v %v", rep, err)
 			}
