@@ -279,9 +279,7 @@ fi
 		}
 		con := m.Console()
 		expect(t, m, `imaboot: ima-policy: IMA policy loaded, 10 rules`)
-		expectExec(t, con, execs[0], true)
-		expectMeasured(t, con, execs[0])
-		expectExec(t, con, execs[1], false)
+		relabelExpectFirstRuns(t, con, execs)
 		if sig := relabelXattr(t, con, "BEFORE ", "/opt/signed/echo", "security.ima"); !strings.HasPrefix(sig, "030204") {
 			t.Errorf("/opt/signed/echo: security.ima %s is not a sha256 signature v2 (03 02 04 ...)", sig)
 		}
@@ -359,10 +357,7 @@ func TestRelabelCertificateWithoutSKI(t *testing.T) {
 		expect(t, m, `key id `+id+` \(RSA\)`)
 		expect(t, m, `ROOTINIT-DONE`)
 		con := m.Console()
-		expectExec(t, con, execs[0], true)
-		expectMeasured(t, con, execs[0])
-		expectExec(t, con, execs[1], false)
-		expectExec(t, con, execs[2], false)
+		relabelExpectFirstRuns(t, con, execs)
 		if sig := relabelXattr(t, con, "LABEL ", "/opt/signed/echo", "security.ima"); !strings.HasPrefix(sig, "030204"+id) {
 			t.Errorf("/opt/signed/echo: security.ima %s, want a sha256 signature v2 under key id %s (030204%s...)", sig, id, id)
 		}
@@ -373,6 +368,17 @@ func TestRelabelCertificateWithoutSKI(t *testing.T) {
 		relabelExpectCause(t, con, "invalid-signature", "/opt/evmctlid/echo")
 		t.Logf("kernel causes:\n%s", relabelKmsg(con))
 	})
+}
+
+// relabelExpectFirstRuns checks that the first of execs ran and was measured
+// and that the kernel refused every other one.
+func relabelExpectFirstRuns(t *testing.T, con string, execs []signedFile) {
+	t.Helper()
+	expectExec(t, con, execs[0], true)
+	expectMeasured(t, con, execs[0])
+	for _, f := range execs[1:] {
+		expectExec(t, con, f, false)
+	}
 }
 
 // relabelExpectCause checks that the kernel logged an appraisal failure of
@@ -430,10 +436,7 @@ echo "EVM-STATE $(cat /sys/kernel/security/evm)"
 		expect(t, m, `imaboot: enable-evm: EVM enabled: wrote 0x80000002 \(X509\|setup-complete\)`)
 		expect(t, m, `ROOTINIT-DONE`)
 		con := m.Console()
-		expectExec(t, con, execs[0], true)
-		expectMeasured(t, con, execs[0])
-		expectExec(t, con, execs[1], false)
-		expectExec(t, con, execs[2], false)
+		relabelExpectFirstRuns(t, con, execs)
 		for _, p := range []string{"/opt/signed/echo", "/opt/chmodded/echo"} {
 			if evm := relabelXattr(t, con, "LABEL ", p, "security.evm"); !strings.HasPrefix(evm, "050204") {
 				t.Errorf("%s: security.evm %s is not a portable sha256 signature (05 02 04 ...)", p, evm)
