@@ -1,0 +1,118 @@
+package policygen
+
+import (
+	"strings"
+)
+
+// Flag sets allowed per hook (ima_validate_rule).
+func allowedFlags(fn string, v KernelVersion) flag {
+	files := fFunc | fMask | fFsmagic | fUID | fFowner | fFsuuid | fInMask | fEUID | fPCR | fFsname | fGID | fEGID | fFgroup | fDigsig | fDirectio | fAlgos
+	newer := flag(0)
+	if v.AtLeast(sinceFsSubtype) {
+		newer = fFsSubtype | fSigv3
+	}
+	switch fn {
+	case "", "FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK", "FIRMWARE_CHECK", "POLICY_CHECK":
+		a := files | fVerity | newer
+		if v.AtLeast(sinceBlacklistAlways) {
+			a |= fBlacklist
+		}
+		return a
+	case "MODULE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK":
+		return files | fModsig | fBlacklist | newer
+	case "KEXEC_CMDLINE":
+		return fFunc | fFsmagic | fUID | fFowner | fFsuuid | fEUID | fPCR | fFsname | fGID | fEGID | fFgroup | (newer & fFsSubtype)
+	case "KEY_CHECK":
+		return fFunc | fUID | fGID | fPCR | fKeyrings
+	case "CRITICAL_DATA":
+		return fFunc | fUID | fGID | fPCR | fLabel
+	case "SETXATTR_CHECK":
+		return fFunc | fAlgos
+	}
+	return 0
+}
+
+func (m *emulator) validate() {
+	e := &m.e
+	if e.action == "" {
+		col := 1
+		if len(m.words) > 0 {
+			col = m.words[0].Column
+		}
+		m.errorf(col, CodeAction, "rule has no action: start it with one of %s", strings.Join(m.actionsFor(), ", "))
+		return
+	}
+	if e.action != "measure" && e.flags&fPCR != 0 {
+		m.errorf(e.firstWord(fPCR).Column, CodeCombination, "pcr= is allowed only with measure, not %s", e.action)
+		return
+	}
+	if appraiseOnly := e.flags & (fDigsig | fModsig | fBlacklist | fAlgos); e.action != "appraise" && appraiseOnly != 0 {
+		w := e.firstWord(appraiseOnly)
+		m.errorf(w.Column, CodeCombination, "%s is allowed only with appraise, not %s", wordKey(w), e.action)
+		return
+	}
+	fn := e.fn
+	fnDesc := "a rule without func="
+	if fn != "" {
+		fnDesc = "func=" + fn
+	}
+	switch fn {
+	case "KEXEC_CMDLINE", "KEY_CHECK", "CRITICAL_DATA":
+		if e.action != "measure" && e.action != "dont_measure" {
+			m.errorf(e.actionCol, CodeCombination, "%s allows only measure and dont_measure, not %s", fnDesc, e.action)
+			return
+		}
+	case "SETXATTR_CHECK":
+		if e.action != "appraise" {
+			m.errorf(e.actionCol, CodeCombination, "func=SETXATTR_CHECK allows only appraise, not %s", e.action)
+			return
+		}
+		if e.flags&fAlgos == 0 {
+			m.errorf(e.firstWord(fFunc).Column, CodeCombination, "func=SETXATTR_CHECK needs appraise_algos=")
+			return
+		}
+	}
+	if extra := e.flags &^ allowedFlags(fn, m.v); extra != 0 {
+		w := e.firstWord(extra)
+		m.errorf(w.Column, CodeCombination, "%s is not allowed with %s%s", wordKey(w), fnDesc, m.allowedHint(fn))
+		return
+	}
+	if (fn == "KEY_CHECK" || fn == "CRITICAL_DATA") && len(e.lsm) > 0 {
+		m.errorf(e.firstWord(fFunc).Column, CodeCombination, "func=%s does not take LSM conditions", fn)
+		return
+	}
+	if e.flags&fBlacklist != 0 {
+		if !m.v.AtLeast(sinceBlacklistAlways) && e.flags&fModsig == 0 {
+			m.errorf(e.firstWord(fBlacklist).Column, CodeCombination, "appraise_flag=check_blacklist needs appraise_type=imasig|modsig on Linux %s", m.v)
+			return
+		}
+	}
+	if e.action == "appraise" && e.flags&fVerity != 0 && e.flags&fDigsig == 0 {
+		m.errorf(e.firstWord(fVerity).Column, CodeCombination, "appraise with digest_type=verity needs appraise_type=sigv3 (fs-verity digests must be signed)")
+		return
+	}
+}
+
+func (m *emulator) actionsFor() []string {
+	var a []string
+	for _, name := range Actions {
+		if m.v.AtLeast(words[name].since) {
+			a = append(a, name)
+		}
+	}
+	return a
+}
+
+func (m *emulator) allowedHint(fn string) string {
+	switch fn {
+	case "KEY_CHECK":
+		return " (it takes uid=, gid=, pcr= and keyrings=)"
+	case "CRITICAL_DATA":
+		return " (it takes uid=, gid=, pcr= and label=)"
+	case "SETXATTR_CHECK":
+		return " (it takes only appraise_algos=)"
+	case "KEXEC_CMDLINE":
+		return " (it takes no mask= and no appraisal options)"
+	}
+	return ""
+}
