@@ -4,34 +4,6 @@ import (
 	"strings"
 )
 
-// Flag sets allowed per hook (ima_validate_rule).
-func allowedFlags(fn string, v KernelVersion) flag {
-	files := fFunc | fMask | fFsmagic | fUID | fFowner | fFsuuid | fInMask | fEUID | fPCR | fFsname | fGID | fEGID | fFgroup | fDigsig | fDirectio | fAlgos
-	newer := flag(0)
-	if v.AtLeast(sinceFsSubtype) {
-		newer = fFsSubtype | fSigv3
-	}
-	switch fn {
-	case "", "FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK", "FIRMWARE_CHECK", "POLICY_CHECK":
-		a := files | fVerity | newer
-		if v.AtLeast(sinceBlacklistAlways) {
-			a |= fBlacklist
-		}
-		return a
-	case "MODULE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK":
-		return files | fModsig | fBlacklist | newer
-	case "KEXEC_CMDLINE":
-		return fFunc | fFsmagic | fUID | fFowner | fFsuuid | fEUID | fPCR | fFsname | fGID | fEGID | fFgroup | (newer & fFsSubtype)
-	case "KEY_CHECK":
-		return fFunc | fUID | fGID | fPCR | fKeyrings
-	case "CRITICAL_DATA":
-		return fFunc | fUID | fGID | fPCR | fLabel
-	case "SETXATTR_CHECK":
-		return fFunc | fAlgos
-	}
-	return 0
-}
-
 func (m *emulator) validate() {
 	e := &m.e
 	if e.action == "" {
@@ -72,7 +44,7 @@ func (m *emulator) validate() {
 			return
 		}
 	}
-	if extra := e.flags &^ allowedFlags(fn, m.v); extra != 0 {
+	if extra := e.flags &^ m.g.allowed[fn]; extra != 0 {
 		w := e.firstWord(extra)
 		m.errorf(w.Column, CodeCombination, "%s is not allowed with %s%s", wordKey(w), fnDesc, m.allowedHint(fn))
 		return
@@ -82,7 +54,7 @@ func (m *emulator) validate() {
 		return
 	}
 	if e.flags&fBlacklist != 0 {
-		if !m.v.AtLeast(sinceBlacklistAlways) && e.flags&fModsig == 0 {
+		if !m.g.has(traitBlacklistAlways) && e.flags&fModsig == 0 {
 			m.errorf(e.firstWord(fBlacklist).Column, CodeCombination, "appraise_flag=check_blacklist needs appraise_type=imasig|modsig on Linux %s", m.v)
 			return
 		}
@@ -96,7 +68,7 @@ func (m *emulator) validate() {
 func (m *emulator) actionsFor() []string {
 	var a []string
 	for _, name := range Actions {
-		if m.v.AtLeast(words[name].since) {
+		if m.g.words[name] {
 			a = append(a, name)
 		}
 	}
