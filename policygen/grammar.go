@@ -194,6 +194,23 @@ var hookFlags = []struct {
 	{since: sinceSigv3Any, hooks: fileOrModuleHooks, flags: fSigv3},
 }
 
+// hookRules are the rest of ima_validate_rule's switch on the hook, the
+// same in every release read: the actions a hook allows (none listed: all),
+// a flag it needs, whether it refuses LSM conditions, and a hint for the
+// flags it takes.
+var hookRules = map[string]struct {
+	actions   []string
+	needs     flag
+	needsWord string
+	noLSM     bool
+	hint      string
+}{
+	"KEXEC_CMDLINE":  {actions: []string{"measure", "dont_measure"}, hint: " (it takes no mask= and no appraisal options)"},
+	"KEY_CHECK":      {actions: []string{"measure", "dont_measure"}, noLSM: true, hint: " (it takes uid=, gid=, pcr= and keyrings=)"},
+	"CRITICAL_DATA":  {actions: []string{"measure", "dont_measure"}, noLSM: true, hint: " (it takes uid=, gid=, pcr= and label=)"},
+	"SETXATTR_CHECK": {actions: []string{"appraise"}, needs: fAlgos, needsWord: "appraise_algos=", hint: " (it takes only appraise_algos=)"},
+}
+
 // FuncNames lists the func= values in a stable order (aliases last).
 var FuncNames = []string{
 	"FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK",

@@ -1,6 +1,7 @@
 package policygen
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -28,28 +29,21 @@ func (m *emulator) validate() {
 	if fn != "" {
 		fnDesc = "func=" + fn
 	}
-	switch fn {
-	case "KEXEC_CMDLINE", "KEY_CHECK", "CRITICAL_DATA":
-		if e.action != "measure" && e.action != "dont_measure" {
-			m.errorf(e.actionCol, CodeCombination, "%s allows only measure and dont_measure, not %s", fnDesc, e.action)
-			return
-		}
-	case "SETXATTR_CHECK":
-		if e.action != "appraise" {
-			m.errorf(e.actionCol, CodeCombination, "func=SETXATTR_CHECK allows only appraise, not %s", e.action)
-			return
-		}
-		if e.flags&fAlgos == 0 {
-			m.errorf(e.firstWord(fFunc).Column, CodeCombination, "func=SETXATTR_CHECK needs appraise_algos=")
-			return
-		}
+	r := hookRules[fn]
+	if len(r.actions) > 0 && !slices.Contains(r.actions, e.action) {
+		m.errorf(e.actionCol, CodeCombination, "%s allows only %s, not %s", fnDesc, strings.Join(r.actions, " and "), e.action)
+		return
+	}
+	if r.needs != 0 && e.flags&r.needs == 0 {
+		m.errorf(e.firstWord(fFunc).Column, CodeCombination, "%s needs %s", fnDesc, r.needsWord)
+		return
 	}
 	if extra := e.flags &^ m.g.allowed[fn]; extra != 0 {
 		w := e.firstWord(extra)
-		m.errorf(w.Column, CodeCombination, "%s is not allowed with %s%s", wordKey(w), fnDesc, m.allowedHint(fn))
+		m.errorf(w.Column, CodeCombination, "%s is not allowed with %s%s", wordKey(w), fnDesc, r.hint)
 		return
 	}
-	if (fn == "KEY_CHECK" || fn == "CRITICAL_DATA") && len(e.lsm) > 0 {
+	if r.noLSM && len(e.lsm) > 0 {
 		m.errorf(e.firstWord(fFunc).Column, CodeCombination, "func=%s does not take LSM conditions", fn)
 		return
 	}
@@ -73,18 +67,4 @@ func (m *emulator) actionsFor() []string {
 		}
 	}
 	return a
-}
-
-func (m *emulator) allowedHint(fn string) string {
-	switch fn {
-	case "KEY_CHECK":
-		return " (it takes uid=, gid=, pcr= and keyrings=)"
-	case "CRITICAL_DATA":
-		return " (it takes uid=, gid=, pcr= and label=)"
-	case "SETXATTR_CHECK":
-		return " (it takes only appraise_algos=)"
-	case "KEXEC_CMDLINE":
-		return " (it takes no mask= and no appraisal options)"
-	}
-	return ""
 }
