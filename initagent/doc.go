@@ -3,8 +3,9 @@
 //
 // Boot does, in order:
 //   - mounts /proc, /sys, /dev, /run and securityfs (EBUSY: already mounted);
-X
-//     allow-listed imaboot.* overrides;
+//   - reads /etc/imaboot/imaboot.conf and applies the kernel command line's
+//     overrides: the allow-listed imaboot.* ones, init= and rootdelay=
+//     (config.go);
 //   - loads the configured kernel modules, dependencies first, with
 //     finit_module so an IMA MODULE_CHECK rule can appraise them;
 //   - finds the root device named by root= (waiting for it), mounts it;
