@@ -117,21 +117,6 @@ func (s CertSet) Load(ring KernelKeyring) (CertReport, error) {
 	return report, report.Err()
 }
 
-// LoadCertificates is ReadCertificates then Load: every certificate in dir
-// tried, the report returned with the joined rejections as error.
-func LoadCertificates(dir string, ring KernelKeyring) (CertReport, error) {
-	set, err := ReadCertificates(dir)
-	if err != nil {
-		return CertReport{Ring: ring, Sources: set.Sources}, err
-	}
-	return set.Load(ring)
-}
-
-// LoadCertificateFiles is LoadCertificates for a list of files.
-func LoadCertificateFiles(files []string, ring KernelKeyring) (CertReport, error) {
-	return ReadCertificateFiles(files).Load(ring)
-}
-
 // certAdd hands the DER to the kernel's asymmetric key type. The kernel
 // names the key "<subject>: <SKI or serial>" itself (empty description).
 func certAdd(c Certificate, ring KernelKeyring) CertResult {

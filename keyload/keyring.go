@@ -19,7 +19,7 @@ type KernelKeyring struct {
 	// (CONFIG_INTEGRITY_TRUSTED_KEYRING): it only accepts certificates
 	// signed by a key in .builtin_trusted_keys (or .secondary_trusted_keys).
 	Trusted bool
-	// Created is set when OpenKeyring made the keyring.
+	// Created is set when OpenFallbackKeyring made the keyring.
 	Created bool
 }
 
@@ -52,18 +52,6 @@ var (
 // certificates. The kernel's own lookup (request_key from the task that
 // triggers the first appraisal) needs search.
 const ringPerm = 0x3f0f0b0b
-
-// OpenKeyring finds the keyring certificates for spec go into:
-//   - the kernel's trusted keyring (e.g. .ima) if it exists (TrustedKeyring);
-//   - else an existing fallback keyring (e.g. _ima) under Parent;
-//   - else a new fallback keyring, linked into Parent.
-func OpenKeyring(spec RingSpec) (KernelKeyring, error) {
-	k, ok, err := TrustedKeyring(spec)
-	if err != nil || ok {
-		return k, err
-	}
-	return OpenFallbackKeyring(spec)
-}
 
 // TrustedKeyring looks for the kernel's trusted keyring for spec (e.g.
 // .ima, with CONFIG_INTEGRITY_TRUSTED_KEYRING) in /proc/keys, readable by
