@@ -1,7 +1,6 @@
 package initagent
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"time"
@@ -64,10 +63,7 @@ func (s *Status) Write() error {
 	if s.path == "" {
 		return nil
 	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
+	data := s.marshalIndent()
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package kmod
 import (
 	"bytes"
 	"compress/gzip"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -22,18 +21,12 @@ func ReadModinfo(file string) (map[string][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ef, err := elf.NewFile(bytes.NewReader(img))
+	data, err := elfSection(img, ".modinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read modinfo of %s: not an ELF module: %w", file, err)
 	}
-	defer ef.Close()
-	sec := ef.Section(".modinfo")
-	if sec == nil {
+	if data == nil {
 		return nil, fmt.Errorf("read modinfo of %s: no .modinfo section", file)
-	}
-	data, err := sec.Data()
-	if err != nil {
-		return nil, fmt.Errorf("read modinfo of %s: .modinfo section: %w", file, err)
 	}
 	return parseModinfo(data), nil
 }

@@ -2,7 +2,6 @@ package policygen
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -46,7 +45,33 @@ var releasesRead = []struct {
 	{Kernel73, "Debian linux-source-7.3 (7.3.4)"},
 }
 
-var releaseRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?`)
+
+// parseRelease reads the leading [v]MAJOR.MINOR[.PATCH] of a release, as
+// the pattern `^v?(\d+)\.(\d+)(?:\.(\d+))?` would, by hand: regexp is a
+// tenth of a megabyte of imaboot-init, and this was its only use there.
+// patch is "" when absent.
+func parseRelease(s string) (major, minor, patch string, ok bool) {
+	s = strings.TrimPrefix(s, "v")
+	digits := func(s string) (string, string) {
+		n := 0
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		return s[:n], s[n:]
+	}
+	major, s = digits(s)
+	if major == "" || !strings.HasPrefix(s, ".") {
+		return "", "", "", false
+	}
+	minor, s = digits(s[1:])
+	if minor == "" {
+		return "", "", "", false
+	}
+	if strings.HasPrefix(s, ".") {
+		patch, _ = digits(s[1:])
+	}
+	return major, minor, patch, true
+}
 
 // ParseKernelVersion accepts a uname release such as "6.1.0-56-cloud-amd64"
 // or "6.12.48+deb13-cloud-amd64", a plain "6.12", or "latest" (the newest
@@ -56,15 +81,15 @@ func ParseKernelVersion(release string) (KernelVersion, error) {
 	if s == "latest" || s == "mainline" {
 		return NewestKnown, nil
 	}
-	m := releaseRE.FindStringSubmatch(s)
-	if m == nil {
+	major, minor, patch, ok := parseRelease(s)
+	if !ok {
 		return KernelVersion{}, fmt.Errorf("kernel version %q: want a release like 6.1 or 6.12.48+deb13-cloud-amd64", release)
 	}
 	var v KernelVersion
-	v.Major, _ = strconv.Atoi(m[1])
-	v.Minor, _ = strconv.Atoi(m[2])
-	if m[3] != "" {
-		v.Patch, _ = strconv.Atoi(m[3])
+	v.Major, _ = strconv.Atoi(major)
+	v.Minor, _ = strconv.Atoi(minor)
+	if patch != "" {
+		v.Patch, _ = strconv.Atoi(patch)
 	}
 	return v, nil
 }

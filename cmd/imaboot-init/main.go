@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
@@ -42,26 +41,25 @@ halts (it never reboots).
 `
 
 func main() {
-	fs := flag.NewFlagSet("imaboot-init", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), usage) }
-	hook := fs.Bool("hook", false, "run as a hook of another initramfs generator")
-	root := fs.String("root", "", "the root the generator mounted (hook mode)")
 	if os.Getpid() == 1 {
 		// As /init, every argument belongs to the root's init.
 		initagent.Boot(context.Background(), os.Args[1:])
 		return
 	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			return
-		}
+	hook, root, err := parseArgs(os.Args[1:])
+	if err == errHelp {
+		fmt.Fprint(os.Stderr, usage)
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v\n%s", err, usage)
 		os.Exit(2)
 	}
-	if !*hook {
+	if !hook {
 		fmt.Fprint(os.Stderr, "imaboot-init: not PID 1: run it as /init, or with --hook from a generator's hook\n\n"+usage)
 		os.Exit(2)
 	}
-	dir := *root
+	dir := root
 	if dir == "" {
 		dir = os.Getenv("NEWROOT")
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultDevice is the kernel's TPM resource manager: it flushes what a
@@ -24,7 +24,7 @@ const DefaultDevice = "/dev/tpmrm0"
 // `swtpm socket --server type=unixio,path=PATH`.
 func Open(name string) (transport.TPMCloser, error) {
 	if path, ok := strings.CutPrefix(name, "unix:"); ok {
-		conn, err := net.Dial("unix", path)
+		conn, err := dialUnix(path)
 		if err != nil {
 			return nil, fmt.Errorf("open TPM socket %s: %w", path, err)
 		}
@@ -68,7 +68,28 @@ func OpenWait(name string, timeout time.Duration) (transport.TPMCloser, error) {
 // length is in its header.
 type socketTPM struct {
 	mu   sync.Mutex
-	conn net.Conn
+	conn *os.File
+}
+
+// dialUnix connects a stream socket by hand rather than with net.Dial:
+// package net (its resolver, DNS messages, netip) is a fifth of a
+// megabyte of imaboot-init that only this test-only path would use. An
+// *os.File on a non-blocking socket still goes through the runtime poller,
+// so deadlines work.
+func dialUnix(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socket: %w", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("set non-blocking: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "unix:"+path), nil
 }
 
 const socketTimeout = 2 * time.Minute

@@ -3,7 +3,6 @@ package tpm
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/asn1"
 	"encoding/binary"
 	"fmt"
 
@@ -23,31 +22,56 @@ import (
 // private to one open file and flushed when it closes.
 
 // tss2SealedDataOID is TPMSealedData (2.23.133.10.1.5), the only key type
-// the kernel's trusted keys accept.
-var tss2SealedDataOID = asn1.ObjectIdentifier{2, 23, 133, 10, 1, 5}
-
-type tss2Key struct {
-	Type      asn1.ObjectIdentifier
-	EmptyAuth bool `asn1:"explicit,tag:0,optional"`
-	Parent    int64
-	Pubkey    []byte // TPM2B_PUBLIC with its size
-	Privkey   []byte // TPM2B_PRIVATE with its size
-}
+// the kernel's trusted keys accept, DER-encoded without its tag and length.
+var tss2SealedDataOID = []byte{0x67, 0x81, 0x05, 0x0a, 0x01, 0x05}
 
 // TrustedKeyBlob encodes the blob's sealed object as the kernel's TPM 2.0
-// trusted key blob, under the loaded parent key at handle parent.
+// trusted key blob, under the loaded parent key at handle parent:
+//
+//	SEQUENCE { type OBJECT IDENTIFIER, emptyAuth [0] EXPLICIT BOOLEAN TRUE,
+//	           parent INTEGER, pubkey OCTET STRING, privkey OCTET STRING }
+//
+// written by hand in DER: encoding/asn1's reflective Marshal cost
+// imaboot-init more than this fixed shape is worth. trusted_test.go checks
+// it against encoding/asn1.
 func TrustedKeyBlob(b *Blob, parent tpm2.TPMHandle) ([]byte, error) {
-	der, err := asn1.Marshal(tss2Key{
-		Type:      tss2SealedDataOID,
-		EmptyAuth: true,
-		Parent:    int64(parent),
-		Pubkey:    sized(b.Public),
-		Privkey:   sized(b.Private),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encode %s as a trusted key blob: %w", b.name(), err)
+	pub, priv := sized(b.Public), sized(b.Private)
+	if len(pub) > 0xffff+2 || len(priv) > 0xffff+2 {
+		return nil, fmt.Errorf("encode %s as a trusted key blob: public or private part over 64 KiB", b.name())
 	}
-	return der, nil
+	var body []byte
+	body = derTLV(body, 0x06, tss2SealedDataOID)
+	body = derTLV(body, 0xa0, []byte{0x01, 0x01, 0xff}) // [0] { BOOLEAN TRUE }
+	body = derTLV(body, 0x02, derUint(uint32(parent)))
+	body = derTLV(body, 0x04, pub)
+	body = derTLV(body, 0x04, priv)
+	return derTLV(nil, 0x30, body), nil
+}
+
+// derTLV appends tag, DER definite length and value.
+func derTLV(out []byte, tag byte, value []byte) []byte {
+	out = append(out, tag)
+	switch n := len(value); {
+	case n < 0x80:
+		out = append(out, byte(n))
+	case n <= 0xff:
+		out = append(out, 0x81, byte(n))
+	case n <= 0xffff:
+		out = append(out, 0x82, byte(n>>8), byte(n))
+	default:
+		out = append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(out, value...)
+}
+
+// derUint is the minimal two's complement content octets of a
+// non-negative INTEGER.
+func derUint(v uint32) []byte {
+	b := binary.BigEndian.AppendUint32([]byte{0}, v)
+	for len(b) > 1 && b[0] == 0 && b[1] < 0x80 {
+		b = b[1:]
+	}
+	return b
 }
 
 // sized prefixes b with its 16-bit big-endian length (a TPM2B).

@@ -10,6 +10,39 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
+// tss2Key is the kernel's TSS2 key in encoding/asn1's terms, to check the
+// hand-written DER of TrustedKeyBlob against.
+type tss2Key struct {
+	Type      asn1.ObjectIdentifier
+	EmptyAuth bool `asn1:"explicit,tag:0,optional"`
+	Parent    int64
+	Pubkey    []byte // TPM2B_PUBLIC with its size
+	Privkey   []byte // TPM2B_PRIVATE with its size
+}
+
+// The hand-written DER is byte for byte what encoding/asn1 writes, over
+// the lengths where DER's length form changes and the handles where the
+// INTEGER needs a leading zero.
+func TestTrustedKeyBlobMatchesEncodingASN1(t *testing.T) {
+	for _, parent := range []tpm2.TPMHandle{0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fffffff, 0x80000000, 0x81000001, 0xffffffff} {
+		for _, n := range []int{0, 1, 0x7d, 0x7e, 0x7f, 0xfd, 0xfe, 0xff, 0x100, 0x1000, 0xfffd, 0xffff} {
+			b := &Blob{Public: bytes.Repeat([]byte{0xa5}, n), Private: bytes.Repeat([]byte{0x5a}, n/2+3)}
+			got, err := TrustedKeyBlob(b, parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := asn1.Marshal(tss2Key{Type: asn1.ObjectIdentifier{2, 23, 133, 10, 1, 5}, EmptyAuth: true,
+				Parent: int64(parent), Pubkey: sized(b.Public), Privkey: sized(b.Private)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("parent %#x, %d-byte public: got %x, encoding/asn1 %x", parent, n, got[:min(len(got), 40)], want[:min(len(want), 40)])
+			}
+		}
+	}
+}
+
 func TestTrustedKeyBlobDecodesLikeTheKernel(t *testing.T) {
 	b := &Blob{Public: []byte{1, 2, 3}, Private: []byte{4, 5}}
 	der, err := TrustedKeyBlob(b, 0x80000001)
