@@ -45,7 +45,6 @@ var releasesRead = []struct {
 	{Kernel73, "Debian linux-source-7.3 (7.3.4)"},
 }
 
-
 // parseRelease reads the leading [v]MAJOR.MINOR[.PATCH] of a release, as
 // the pattern `^v?(\d+)\.(\d+)(?:\.(\d+))?` would, by hand: regexp is a
 // tenth of a megabyte of imaboot-init, and this was its only use there.
