@@ -165,7 +165,7 @@ func (lb *labeler) label(it walkItem) fileResult {
 				return r
 			}
 		}
-		if err := lb.setChecked(f, before, XattrIMA, want, old, hadOld); err != nil {
+		if err := setChecked(f, before, XattrIMA, want, old, hadOld); err != nil {
 			r.action, r.err = ActionFailed, err
 			return r
 		}
@@ -243,13 +243,13 @@ func (lb *labeler) writeEVM(f *os.File, before fileState) error {
 	if err != nil {
 		return err
 	}
-	return lb.setChecked(f, before, XattrEVM, v, old, hadOld)
+	return setChecked(f, before, XattrEVM, v, old, hadOld)
 }
 
 // setChecked writes one xattr on the open file (the inode that was hashed) and checks
 // afterwards that the content did not change in between; if it did, the previous
 // value is put back so no stale label stays.
-func (lb *labeler) setChecked(f *os.File, before fileState, name string, v, old []byte, hadOld bool) error {
+func setChecked(f *os.File, before fileState, name string, v, old []byte, hadOld bool) error {
 	fd := int(f.Fd())
 	if err := unix.Fsetxattr(fd, name, v, 0); err != nil {
 		return fmt.Errorf("set %s on %s: %w", name, f.Name(), err)
