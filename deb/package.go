@@ -64,7 +64,6 @@ func Parse(b []byte) (*Package, error) {
 func (p *Package) ControlMember() *Member { return &p.Members[p.control] }
 func (p *Package) DataMember() *Member    { return &p.Members[p.data] }
 
-
 // Walk calls fn for every entry of the member's tar archive, with r reading
 // the entry's content (regular files only). Errors name the member and entry.
 func Walk(m *Member, fn func(h *tar.Header, name string, r io.Reader) error) error {

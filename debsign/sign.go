@@ -38,10 +38,10 @@ type Result struct {
 	Path    string
 	Package string // the control file's Package and Version
 	Version string
-	Signed  int   // manifest entries
-	Mutable int   // regular files left unsigned as mutable
+	Signed  int      // manifest entries
+	Mutable int      // regular files left unsigned as mutable
 	Skipped []string // paths that cannot be listed (a newline in the name)
-	Bytes   int64 // content hashed
+	Bytes   int64    // content hashed
 }
 
 // SignPackage returns the signed package's bytes.
