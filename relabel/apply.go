@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,14 +20,21 @@ var ErrDigestMismatch = errors.New("content does not match the signed digest")
 // gives ActionVerified. No key is needed: the kernel verifies the signature.
 // buf is a read buffer (nil: one is allocated).
 func ApplyLabel(path string, algo HashAlgo, want, label, buf []byte) (Action, error) {
-	if buf == nil {
-		buf = make([]byte, 256<<10)
-	}
 	f, _, err := openNoFollow(path)
 	if err != nil {
 		return ActionFailed, err
 	}
 	defer f.Close()
+	return ApplyLabelFile(f, algo, want, label, buf)
+}
+
+// ApplyLabelFile is ApplyLabel on a file the caller opened (read-only, not
+// following a final symlink), for callers that resolve paths themselves.
+func ApplyLabelFile(f *os.File, algo HashAlgo, want, label, buf []byte) (Action, error) {
+	if buf == nil {
+		buf = make([]byte, 256<<10)
+	}
+	path := f.Name()
 	before, st, err := statFile(f)
 	if err != nil {
 		return ActionFailed, err

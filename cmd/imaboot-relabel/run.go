@@ -52,6 +52,11 @@ func (c *common) register(fs *flag.FlagSet) {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	for _, a := range args {
+		if a == "--from-dpkg" || a == "-from-dpkg" {
+			return runFromDpkg(args, stdout, stderr)
+		}
+	}
 	if len(args) > 0 && args[0] == "verify" {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	}
