@@ -46,7 +46,7 @@ type PackageReport struct {
 
 // Report is a whole run's.
 type Report struct {
-	Packages []PackageReport
+	Packages                                                             []PackageReport
 	Labeled, Verified, Missing, Mismatched, Failed, NoManifest, Unsigned int
 }
 
