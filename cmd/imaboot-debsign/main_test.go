@@ -90,4 +90,3 @@ func TestRepo(t *testing.T) {
 		t.Errorf("corrupt package: exit %d, %s", code, errb.String())
 	}
 }
-
