@@ -1,11 +1,12 @@
 package debsign
 
 import (
+	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/imaboot/imaboot/deb"
+	"github.com/imaboot/imaboot/internal/atomicfile"
 	"github.com/imaboot/imaboot/relabel"
 )
 
@@ -28,29 +29,11 @@ func SignFile(in, out string, s *relabel.Signer, algo relabel.HashAlgo) (Result,
 	return res, WriteAtomic(out, mode, p)
 }
 
-// WriteAtomic writes p to path through a temporary file in its directory.
+// WriteAtomic writes p to path through a temporary file beside it.
 func WriteAtomic(path string, mode os.FileMode, p *deb.Package) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+	var b bytes.Buffer
+	if err := p.Write(&b); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	err = p.Write(f)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, b.Bytes(), mode)
 }

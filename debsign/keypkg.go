@@ -4,21 +4,20 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/md5"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"time"
 
 	"github.com/imaboot/imaboot/deb"
+	"github.com/imaboot/imaboot/keyload"
 )
 
 // KeyPackage describes the package that installs a certificate where
 // imaboot's initramfs hooks look (/etc/keys/ima/NAME.der).
 type KeyPackage struct {
 	Name, Version string
-	Cert          *x509.Certificate
+	Cert          keyload.Certificate
 	Maintainer    string // default "imaboot-debsign <root@localhost>"
 }
 
@@ -48,7 +47,7 @@ func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 	if k.Maintainer == "" {
 		k.Maintainer = "imaboot-debsign <root@localhost>"
 	}
-	der := k.Cert.Raw
+	der := k.Cert.DER
 	now := time.Now().Truncate(time.Second)
 	certPath := "etc/keys/ima/" + k.Name + ".der"
 
@@ -94,18 +93,15 @@ Description: IMA signing certificate %s
 	return out, WriteAtomic(out, 0o644, p)
 }
 
-// LoadCert reads a PEM or DER certificate.
-func LoadCert(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+// LoadCert reads the one certificate of a PEM or DER file (keyload's
+// reader: errors name the file and the parse step).
+func LoadCert(path string) (keyload.Certificate, error) {
+	cs, err := keyload.ReadCertificateFile(path)
 	if err != nil {
-		return nil, err
+		return keyload.Certificate{}, err
 	}
-	if blk := pemCert(b); blk != nil {
-		b = blk
+	if len(cs) != 1 {
+		return keyload.Certificate{}, fmt.Errorf("certificate %s: %d certificates, want one", path, len(cs))
 	}
-	c, err := x509.ParseCertificate(b)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", path, err)
-	}
-	return c, nil
+	return cs[0], nil
 }

@@ -3,14 +3,14 @@ package debsign
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/pem"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/imaboot/imaboot/internal/atomicfile"
 )
 
 // FindDebs lists the .deb files under dir, sorted.
@@ -46,7 +46,7 @@ func RefreshRepo(dir string) error {
 	zw.Write(packages)
 	zw.Close()
 	for name, b := range map[string][]byte{"Packages": packages, "Packages.gz": gz.Bytes()} {
-		if err := writeFileAtomic(filepath.Join(dir, name), b); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
@@ -59,30 +59,5 @@ func RefreshRepo(dir string) error {
 	if err != nil {
 		return fmt.Errorf("apt-ftparchive release %s: %v: %s", dir, err, strings.TrimSpace(stderr.String()))
 	}
-	return writeFileAtomic(filepath.Join(dir, "Release"), release)
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".imaboot-tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func pemCert(b []byte) []byte {
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			return nil
-		}
-		if blk.Type == "CERTIFICATE" {
-			return blk.Bytes
-		}
-	}
+	return atomicfile.Write(filepath.Join(dir, "Release"), release, 0o644)
 }
