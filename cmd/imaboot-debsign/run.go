@@ -29,12 +29,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "")
 	repo := fs.String("repo", "", "")
 	quiet := fs.Bool("q", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usageSign)
-			return exitOK
-		}
-		return usageError(stderr, usageSign, err.Error())
+	if code, done := parse(fs, args, usageSign, stdout, stderr); done {
+		return code
 	}
 	var target string
 	switch {
@@ -112,12 +108,8 @@ func runKeypkg(args []string, stdout, stderr io.Writer) int {
 	version := fs.String("version", "", "")
 	cert := fs.String("cert", "", "")
 	out := fs.String("o", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usageKeypkg)
-			return exitOK
-		}
-		return usageError(stderr, usageKeypkg, err.Error())
+	if code, done := parse(fs, args, usageKeypkg, stdout, stderr); done {
+		return code
 	}
 	if *name == "" || *version == "" || *cert == "" || *out == "" || fs.NArg() != 0 {
 		return usageError(stderr, usageKeypkg, "--name, --version, --cert and -o are required")
@@ -134,6 +126,19 @@ func runKeypkg(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, p)
 	return exitOK
+}
+
+// parse parses the flags; done says the command ends with code (--help, a bad flag).
+func parse(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK, true
+	}
+	return usageError(stderr, usage, err.Error()), true
 }
 
 func usageError(stderr io.Writer, usage, msg string) int {
