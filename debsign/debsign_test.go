@@ -14,7 +14,7 @@ import (
 	"github.com/imaboot/imaboot/relabel"
 )
 
-func needTool(t *testing.T, names ...string) {
+func needTool(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
@@ -68,7 +68,7 @@ func buildDeb(t *testing.T, dir, name, extraControl string) string {
 	return out
 }
 
-func newKey(t *testing.T, dir, alg string) (fixture.SigningKey, *relabel.Signer) {
+func newKey(t testing.TB, dir, alg string) (fixture.SigningKey, *relabel.Signer) {
 	t.Helper()
 	needTool(t, "openssl")
 	k, err := fixture.NewSigningKey(dir, "key-"+alg, alg)
@@ -158,10 +158,21 @@ func TestLabelsMatchEvmctl(t *testing.T) {
 				if tc.alg == "rsa" && !bytes.Equal(e.Label, theirs) {
 					t.Errorf("%s: label %x\nevmctl   %x", path, e.Label, theirs)
 				}
-				// ECDSA signatures are randomised: the header and the
-				// verification against the certificate must agree.
+				// ECDSA signatures are randomised: the header must agree and
+				// evmctl must accept ours.
 				if !bytes.Equal(e.Label[:7], theirs[:7]) {
 					t.Errorf("%s: header %x, evmctl %x", path, e.Label[:7], theirs[:7])
+				}
+				if err := os.WriteFile(f+".sig", e.Label, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				run(t, "evmctl", "ima_verify", "--sigfile", "--key", k.CertDER, f)
+				// Evidence the check can fail: one flipped signature byte.
+				bad := append([]byte(nil), e.Label...)
+				bad[len(bad)-1] ^= 1
+				os.WriteFile(f+".sig", bad, 0o644)
+				if out, err := exec.Command("evmctl", "ima_verify", "--sigfile", "--key", k.CertDER, f).CombinedOutput(); err == nil {
+					t.Errorf("%s: evmctl accepted a changed signature: %s", path, out)
 				}
 				want := digestFile(t, algo, f)
 				if !bytes.Equal(e.Digest, want) {
