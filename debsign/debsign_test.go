@@ -45,7 +45,7 @@ func write(t *testing.T, path, body string, mode os.FileMode) {
 
 // buildDeb makes a package with dpkg-deb: a program, a conffile, a plain
 // /etc file, an executable under /etc, a hard link, a symlink, a postinst.
-func buildDeb(t *testing.T, dir, name, extraControl string) string {
+func buildDeb(t *testing.T, dir, name, extraControl string, dpkgDebArgs ...string) string {
 	t.Helper()
 	needTool(t, "dpkg-deb")
 	src := filepath.Join(dir, name+"-src")
@@ -64,7 +64,7 @@ func buildDeb(t *testing.T, dir, name, extraControl string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, name+".deb")
-	run(t, "dpkg-deb", "--root-owner-group", "--build", src, out)
+	run(t, "dpkg-deb", append(append([]string{"--root-owner-group"}, dpkgDebArgs...), "--build", src, out)...)
 	return out
 }
 
@@ -326,5 +326,30 @@ func TestKeyPackage(t *testing.T) {
 	}
 	if _, err := WriteKeyPackage(KeyPackage{Name: "Bad Name", Version: "1", Cert: c}, dir); err == nil {
 		t.Error("a bad name was accepted")
+	}
+}
+
+// Every compression dpkg-deb writes here is read, and the control member
+// keeps its compression.
+func TestCompressions(t *testing.T) {
+	dir := t.TempDir()
+	_, s := newKey(t, dir, "rsa")
+	for _, z := range []string{"xz", "gzip", "none", "zstd"} {
+		in := buildDeb(t, dir, "tool-"+z, "", "-Z"+z)
+		p, _ := deb.ReadFile(in)
+		ctlName := p.ControlName()
+		if _, err := SignFile(in, in, s, relabel.AlgoSHA256); err != nil {
+			t.Fatalf("%s: %v", z, err)
+		}
+		q, _ := deb.ReadFile(in)
+		if q.ControlName() != ctlName {
+			t.Errorf("%s: control member %s became %s", z, ctlName, q.ControlName())
+		}
+		if info := run(t, "dpkg-deb", "--info", in, "imasigs"); !strings.HasPrefix(info, "# IMA signatures") {
+			t.Errorf("%s: dpkg-deb --info imasigs: %s", z, info)
+		}
+		if n := len(manifestOf(t, in).Entries); n != 5 {
+			t.Errorf("%s: %d entries", z, n)
+		}
 	}
 }
