@@ -59,7 +59,7 @@ func SignPackage(p *deb.Package, s *relabel.Signer, algo relabel.HashAlgo) (Resu
 		path := "/" + deb.CleanName(h.Name)
 		var d []byte
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // archive/tar reports the old "\x00" type as TypeReg
 			ch, _ := algo.CryptoHash()
 			hh := ch.New()
 			n, err := io.Copy(hh, r)
