@@ -38,8 +38,8 @@ type fileResult struct {
 type labeler struct {
 	o     *Options
 	buf   []byte
-	own   *Keyring  // the signer's public key, to recognise our own labels
-	links *sync.Map // inodes with several names already taken by a worker
+	own   *PublicKeys // the signer's public key, to recognise our own labels
+	links *sync.Map   // inodes with several names already taken by a worker
 }
 
 // inode identifies a file with several hard links, labeled once.
@@ -48,7 +48,7 @@ type inode struct{ dev, ino uint64 }
 func newLabeler(o *Options, links *sync.Map) *labeler {
 	lb := &labeler{o: o, buf: make([]byte, 256<<10), links: links}
 	if o.Signer != nil {
-		lb.own = NewKeyring()
+		lb.own = NewPublicKeys()
 		lb.own.AddKey(o.Signer.KeyID, o.Signer.Public())
 	}
 	return lb
@@ -165,7 +165,7 @@ func (lb *labeler) label(it walkItem) fileResult {
 				return r
 			}
 		}
-		if err := setChecked(f, before, XattrIMA, want, old, hadOld); err != nil {
+		if err := lb.setChecked(f, before, XattrIMA, want, old, hadOld); err != nil {
 			r.action, r.err = ActionFailed, err
 			return r
 		}
@@ -243,13 +243,13 @@ func (lb *labeler) writeEVM(f *os.File, before fileState) error {
 	if err != nil {
 		return err
 	}
-	return setChecked(f, before, XattrEVM, v, old, hadOld)
+	return lb.setChecked(f, before, XattrEVM, v, old, hadOld)
 }
 
 // setChecked writes one xattr on the open file (the inode that was hashed) and checks
 // afterwards that the content did not change in between; if it did, the previous
 // value is put back so no stale label stays.
-func setChecked(f *os.File, before fileState, name string, v, old []byte, hadOld bool) error {
+func (lb *labeler) setChecked(f *os.File, before fileState, name string, v, old []byte, hadOld bool) error {
 	fd := int(f.Fd())
 	if err := unix.Fsetxattr(fd, name, v, 0); err != nil {
 		return fmt.Errorf("set %s on %s: %w", name, f.Name(), err)

@@ -15,20 +15,16 @@ func (c *common) setup(progress *func(relabel.Progress), stderr io.Writer) {
 	if c.verbose {
 		relabel.Debug = func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
 	}
-	show := c.progress == "always" || c.progress == "auto" && isTerminal(stderr)
+	show := c.progress == "always"
+	if c.progress == "auto" {
+		if f, ok := stderr.(*os.File); ok {
+			_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+			show = err == nil
+		}
+	}
 	if show && !c.verbose {
 		*progress = func(p relabel.Progress) { fmt.Fprint(stderr, "\r"+progressLine(p)+"\033[K") }
 	}
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 func endProgress(stderr io.Writer, shown bool) {

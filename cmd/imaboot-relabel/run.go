@@ -52,11 +52,6 @@ func (c *common) register(fs *flag.FlagSet) {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	for _, a := range args {
-		if a == "--from-dpkg" || a == "-from-dpkg" {
-			return runFromDpkg(args, stdout, stderr)
-		}
-	}
 	if len(args) > 0 && args[0] == "verify" {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	}
@@ -222,15 +217,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "imaboot-relabel verify: no PATH given (see --help)")
 		return exitUsage
 	}
-	kr := relabel.NewKeyring()
+	keys := relabel.NewPublicKeys()
 	if len(certs) > 0 {
 		var err error
-		if kr, err = relabel.LoadKeyring(certs...); err != nil {
+		if keys, err = relabel.LoadPublicKeys(certs...); err != nil {
 			fmt.Fprintf(stderr, "imaboot-relabel verify: %v\n", err)
 			return exitUsage
 		}
 	}
-	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keyring: kr, EVMExtraXattrs: c.evmXatt,
+	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keys: keys, EVMExtraXattrs: c.evmXatt,
 		CrossFilesystems: c.crossFS, Exclude: c.exclude, Workers: c.workers}
 	c.setup(&o.Progress, stderr)
 	rep, err := relabel.Verify(ctx, o)
