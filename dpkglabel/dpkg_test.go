@@ -144,10 +144,10 @@ func TestRealDpkg(t *testing.T) {
 	build := func(name string, wrong ...string) string {
 		dir := filepath.Join(work, name)
 		writeFiles(t, dir, map[string]string{
-			"DEBIAN/control":  "Package: " + name + "\nVersion: 1\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n",
-			"DEBIAN/preinst":  "#!/bin/sh\ngetfattr --absolute-names -n security.ima -e hex --only-values \"$0\" > " + seen + "." + name + "\n",
-			"DEBIAN/postinst": "#!/bin/sh\nexit 0\n",
-			"usr/bin/" + name: "#!/bin/sh\necho " + name + "\n",
+			"DEBIAN/control":                    "Package: " + name + "\nVersion: 1\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n",
+			"DEBIAN/preinst":                    "#!/bin/sh\ngetfattr --absolute-names -n security.ima -e hex --only-values \"$0\" > " + seen + "." + name + "\n",
+			"DEBIAN/postinst":                   "#!/bin/sh\nexit 0\n",
+			"usr/bin/" + name:                   "#!/bin/sh\necho " + name + "\n",
 			"usr/share/doc/" + name + "/README": "data of " + name + "\n",
 		})
 		signTree(t, s, dir, wrong...)
