@@ -158,7 +158,8 @@ func TestRealDpkg(t *testing.T) {
 		return deb
 	}
 	dpkg := func(args ...string) (string, error) {
-		hook := relabelBin + " --from-dpkg --pending --root " + root
+		// The same line as dpkg/dpkg.cfg.d/imaboot: dpkg sets DPKG_ROOT for hooks.
+		hook := relabelBin + " --from-dpkg --pending --root ${DPKG_ROOT:-/}"
 		all := append([]string{"--root=" + root, "--force-script-chrootless", "--force-not-root", "--post-invoke=" + hook}, args...)
 		cmd := exec.Command("dpkg", all...)
 		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "IMABOOT_DPKG_DEB="+realDeb)
