@@ -141,13 +141,18 @@ func TestRealDpkg(t *testing.T) {
 	writeFiles(t, root, map[string]string{"var/lib/dpkg/status": "", "var/lib/dpkg/available": ""})
 	seen := filepath.Join(work, "preinst.ima")
 
+	control := map[string]string{}
 	build := func(name string, wrong ...string) string {
 		dir := filepath.Join(work, name)
+		os.RemoveAll(dir)
+		if control[name] == "" {
+			control[name] = "Version: 1\nArchitecture: all\n"
+		}
 		writeFiles(t, dir, map[string]string{
-			"DEBIAN/control":                    "Package: " + name + "\nVersion: 1\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n",
+			"DEBIAN/control":                    "Package: " + name + "\n" + control[name] + "Maintainer: t <t@example.org>\nDescription: test\n",
 			"DEBIAN/preinst":                    "#!/bin/sh\ngetfattr --absolute-names -n security.ima -e hex --only-values \"$0\" > " + seen + "." + name + "\n",
 			"DEBIAN/postinst":                   "#!/bin/sh\nexit 0\n",
-			"usr/bin/" + name:                   "#!/bin/sh\necho " + name + "\n",
+			"usr/bin/" + name:                   "#!/bin/sh\necho " + name + " " + strings.ReplaceAll(control[name], "\n", " ") + "\n",
 			"usr/share/doc/" + name + "/README": "data of " + name + "\n",
 		})
 		signTree(t, s, dir, wrong...)
@@ -206,5 +211,35 @@ func TestRealDpkg(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(out), []byte("summary: 1 packages")) {
 		t.Errorf("--pending handled other packages than the unpacked one:\n%s", out)
+	}
+
+	// An upgrade (new content, the new preinst runs as "upgrade") of a
+	// Multi-Arch: same package, whose info files are NAME:ARCH.*.
+	// The pending bad package would fail every later run's hook: remove it.
+	if out, err := dpkg("--remove", "bad"); err != nil {
+		t.Fatalf("dpkg --remove bad: %v\n%s", err, out)
+	}
+	os.Remove(seen + ".good")
+	control["good"] = "Version: 2\nArchitecture: amd64\nMulti-Arch: same\n"
+	out, err = dpkg("--unpack", build("good"))
+	if err != nil {
+		t.Fatalf("dpkg --unpack of version 2: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(seen + ".good"); !bytes.HasPrefix(got, []byte{byte(relabel.TypeSignature), 2}) {
+		t.Errorf("the upgrade's preinst ran with security.ima %x\n%s", got, out)
+	}
+	for _, f := range []string{"usr/bin/good", "var/lib/dpkg/info/good:amd64.postinst"} {
+		if l := ima(t, filepath.Join(root, f)); len(l) == 0 || l[0] != byte(relabel.TypeSignature) {
+			t.Errorf("%s: security.ima %x after the upgrade\n%s", f, l, out)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "usr/bin/good")); !strings.Contains(string(b), "Version: 2") {
+		t.Errorf("usr/bin/good is not version 2: %q", b)
+	}
+	if !strings.Contains(out, "summary: 1 packages, 2 labeled, 2 verified, 0 mismatches") {
+		t.Errorf("the hook did not label the upgrade's two new files:\n%s", out)
+	}
+	if out, err := dpkg("--configure", "-a"); err != nil {
+		t.Fatalf("dpkg --configure -a: %v\n%s", err, out)
 	}
 }
