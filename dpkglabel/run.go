@@ -20,6 +20,9 @@ type Options struct {
 	Verbose bool // one line per package
 	// ListUnsigned prints every regular file no manifest signs.
 	ListUnsigned bool
+	// Progress, if set, gets a "progress: N/TOTAL packages" line every
+	// 100 packages and at the end.
+	Progress io.Writer
 }
 
 // Summary counts a run.
@@ -56,12 +59,21 @@ func Run(o Options) (Summary, error) {
 	errs := make([]error, len(todo))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
 	for w := 0; w < n; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				results[i], errs[i] = LabelPackage(root, todo[i], divs)
+				if o.Progress != nil {
+					mu.Lock()
+					if done++; done%100 == 0 || done == len(todo) {
+						fmt.Fprintf(o.Progress, "progress: %d/%d packages\n", done, len(todo))
+					}
+					mu.Unlock()
+				}
 			}
 		}()
 	}

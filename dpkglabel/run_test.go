@@ -93,7 +93,11 @@ func TestRunOfflineRoot(t *testing.T) {
 		t.Errorf("a changed file was labeled or not reported:\n%s", out)
 	}
 
-	sum, out = runRoot(t, dpkglabel.Options{Root: r.dir, ListUnsigned: true})
+	var progress bytes.Buffer
+	sum, out = runRoot(t, dpkglabel.Options{Root: r.dir, ListUnsigned: true, Progress: &progress})
+	if progress.String() != "progress: 3/3 packages\n" {
+		t.Errorf("progress: %q", progress.String())
+	}
 	if sum.Packages != 3 || sum.Labeled != 2 || sum.Verified != 1 || sum.Mismatches != 1 || sum.NoManifest != 1 || sum.Unsigned != 1 {
 		t.Errorf("all: %+v\n%s", sum, out)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/imaboot/imaboot/dpkglabel"
 )
 
-const usageFromDpkg = `usage: imaboot-relabel --from-dpkg [--pending] [--root DIR] [--list-unsigned] [--workers N] [-v]
+const usageFromDpkg = `usage: imaboot-relabel --from-dpkg [--pending] [--root DIR] [--list-unsigned] [--workers N] [-v] [-q]
 
 Writes the IMA signatures that signed .debs carry (/var/lib/dpkg/info/PKG.imasigs)
 onto the files of the installed packages and onto their maintainer scripts, each
@@ -19,6 +19,8 @@ only once the file's content hashes to the signed digest. No private key is used
   --list-unsigned  print "unsigned PATH (PKG)" for every regular file no manifest signs
   --workers N      packages labeled at once (default: one per CPU)
   -v               one "package" line per package
+  -q               no "progress: N/TOTAL packages" lines on stderr (printed
+                   without --pending)
 
 Output lines start with mismatch, error, no-manifest, unsigned, package; the last
 is "summary: ...". Exit status: 0 when every signed file was labeled (packages
@@ -29,7 +31,7 @@ dpkg --configure -a), 2 for a usage error.
 
 func runFromDpkg(args []string, stdout, stderr io.Writer) int {
 	var o dpkglabel.Options
-	var fromDpkg bool
+	var fromDpkg, quiet bool
 	fs := newFlagSet("imaboot-relabel", usageFromDpkg, stderr)
 	fs.BoolVar(&fromDpkg, "from-dpkg", false, "")
 	fs.BoolVar(&o.Pending, "pending", false, "")
@@ -37,6 +39,7 @@ func runFromDpkg(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.ListUnsigned, "list-unsigned", false, "")
 	fs.IntVar(&o.Workers, "workers", 0, "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
+	fs.BoolVar(&quiet, "q", false, "")
 	paths, code, stop := parseFlags(fs, args, usageFromDpkg, stdout, stderr)
 	if stop {
 		return code
@@ -46,6 +49,9 @@ func runFromDpkg(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	o.Out = stdout
+	if !o.Pending && !quiet {
+		o.Progress = stderr
+	}
 	sum, err := dpkglabel.Run(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "imaboot-relabel: %v\n", err)
