@@ -28,6 +28,10 @@ func ApplySigned(path string, algo HashAlgo, digest, label []byte) (bool, error)
 	return ApplySignedFile(f, algo, digest, label)
 }
 
+// Unlike a labeling run it does not wait for the ctime tick to pass: a write
+// that lands unseen in the same tick leaves a signature over the old digest,
+// which the kernel refuses (fail closed), never a label it would accept.
+
 // ApplySignedFile is ApplySigned on a file opened for reading by the caller
 // (for instance inside a root with openat2); f.Name() names it in errors.
 func ApplySignedFile(f *os.File, algo HashAlgo, digest, label []byte) (bool, error) {
