@@ -55,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "verify" {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	}
+	for _, a := range args {
+		if a == "--from-dpkg" || a == "-from-dpkg" {
+			return runFromDpkg(args, stdout, stderr)
+		}
+	}
 	return runLabel(ctx, args, stdout, stderr)
 }
 
@@ -217,15 +222,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "imaboot-relabel verify: no PATH given (see --help)")
 		return exitUsage
 	}
-	keys := relabel.NewPublicKeys()
+	kr := relabel.NewKeyring()
 	if len(certs) > 0 {
 		var err error
-		if keys, err = relabel.LoadPublicKeys(certs...); err != nil {
+		if kr, err = relabel.LoadKeyring(certs...); err != nil {
 			fmt.Fprintf(stderr, "imaboot-relabel verify: %v\n", err)
 			return exitUsage
 		}
 	}
-	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keys: keys, EVMExtraXattrs: c.evmXatt,
+	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keyring: kr, EVMExtraXattrs: c.evmXatt,
 		CrossFilesystems: c.crossFS, Exclude: c.exclude, Workers: c.workers}
 	c.setup(&o.Progress, stderr)
 	rep, err := relabel.Verify(ctx, o)

@@ -2,6 +2,7 @@ package main
 
 const usageLabel = `Usage: imaboot-relabel [flags] PATH...
        imaboot-relabel verify [flags] PATH...
+       imaboot-relabel --from-dpkg [--pending] [--root DIR] ...   (see --from-dpkg --help)
 
 Labels every regular file under PATH with security.ima: a hash (--hash, the default)
 or a signature (--sign), and optionally a portable EVM signature (--evm portable).
@@ -15,9 +16,8 @@ Flags:
   --hash               write hashes (default)
   --sign               sign immutable files; needs --key and --cert (or --keyid)
   --key FILE           PEM private key (RSA or ECDSA P-256/P-384, unencrypted)
-  --cert FILE          the key's certificate (PEM or DER); signatures carry the key id
-                       the kernel looks it up by: the last 4 bytes of its
-                       SubjectKeyIdentifier, or of its serial and issuer without one
+  --cert FILE          the key's certificate (PEM or DER); its SubjectKeyIdentifier's
+                       last 4 bytes are the key id the kernel looks the key up by
   --keyid HEX          key id to use instead of a certificate's (8 hex digits)
   --evm MODE           none (default) or portable: add portable EVM signatures (0x05) to
                        signed files
