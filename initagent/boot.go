@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/securityfs"
 )
 
 // Step is one stage of the boot. Run returns a short detail for the report,
@@ -53,14 +56,13 @@ type Agent struct {
 	start   time.Time
 	kernel  string
 	rootDev string
-	// evmCerts counts the EVM certificates loaded (EVM's X509 bit).
-	evmCerts int
 	// hook is set when a generator's init runs the agent (Hook).
 	hook bool
-	// masterKeyID and evmKeyID are kernel key serials, 0 when not loaded.
-	masterKeyID, evmKeyID int
-	// in are the certificates and policy, read and checked (inputs.go).
-	in *inputs
+	// secfs, imaRing and evmRing are where the integrity steps reach the
+	// kernel: securityfs and the IMA/EVM keyrings (newAgent: the real ones;
+	// tests put fakes here).
+	secfs            securityfs.FS
+	imaRing, evmRing keyload.RingSpec
 }
 
 // RunSteps runs steps in order under the failure policy and records each in
@@ -101,23 +103,52 @@ func (a *Agent) RunSteps(ctx context.Context, steps []Step) error {
 // steps is the boot sequence. A new step is one function and one line here.
 // In hook mode the generator (dracut, initramfs-tools) has mounted the root:
 // the agent only checks it.
+//
+// What a step hands to later steps is a variable here, filled by the step
+// that makes it and passed to the steps that take it, so these lines show
+// the order the steps depend on.
 func (a *Agent) steps() []Step {
+	// config starts reading the certificates and the policy (inputs.go);
+	// the certificate and policy steps wait for them.
+	in := &inputs{}
+	var (
+		evmCerts  int // evm-certificates → enable-evm (EVM's X509 bit)
+		masterKey int // master-key → evm-key, which drops it (a key serial, 0: none)
+		evmKey    int // evm-key → enable-evm, which drops it (a key serial, 0: none)
+	)
 	root := Step{Name: "mount-root", Essential: true, Run: a.mountRoot}
 	if a.hook {
 		root = Step{Name: "check-root", Essential: true, Run: a.checkRoot}
 	}
 	return []Step{
 		{Name: "mount-pseudo", Essential: true, Run: a.mountPseudo},
-		{Name: "config", Essential: true, Run: a.loadConfig},
+		{Name: "config", Essential: true, Run: func(context.Context) (string, error) {
+			return a.loadConfig(in)
+		}},
 		{Name: "load-modules", Run: a.loadModules},
 		root,
 		// Integrity steps, between "root mounted" and "switch".
-		{Name: "ima-certificates", Run: a.loadIMACertificates},
-		{Name: "evm-certificates", Run: a.loadEVMCertificates},
-		{Name: "master-key", Run: a.loadMasterKey},
-		{Name: "evm-key", Run: a.loadEVMKey},
-		{Name: "enable-evm", Run: a.enableEVM},
-		{Name: "ima-policy", Run: a.loadPolicy},
+		{Name: "ima-certificates", Run: func(context.Context) (string, error) {
+			return a.loadIMACertificates(a.waitInputs(in))
+		}},
+		{Name: "evm-certificates", Run: func(context.Context) (detail string, err error) {
+			detail, evmCerts, err = a.loadEVMCertificates(a.waitInputs(in))
+			return detail, err
+		}},
+		{Name: "master-key", Run: func(context.Context) (detail string, err error) {
+			detail, masterKey, err = a.loadMasterKey()
+			return detail, err
+		}},
+		{Name: "evm-key", Run: func(context.Context) (detail string, err error) {
+			detail, evmKey, err = a.loadEVMKey(masterKey)
+			return detail, err
+		}},
+		{Name: "enable-evm", Run: func(context.Context) (string, error) {
+			return a.enableEVM(evmKey, evmCerts, a.waitInputs(in).lsm)
+		}},
+		{Name: "ima-policy", Run: func(context.Context) (string, error) {
+			return a.loadPolicy(a.waitInputs(in))
+		}},
 	}
 }
 
@@ -150,6 +181,8 @@ func newAgent(newRoot string, args []string) *Agent {
 		NewRoot: newRoot,
 		Args:    args,
 		start:   time.Now(),
+		imaRing: keyload.IMARing,
+		evmRing: keyload.EVMRing,
 	}
 	a.Status = NewStatus(StatusPath, a.Config.Mode, a.start)
 	var uts unix.Utsname
@@ -200,47 +233,6 @@ func (a *Agent) stop(err error) {
 		// Halt did not take (not permitted): stay at the message.
 		time.Sleep(time.Hour)
 	}
-}
-
-func (a *Agent) loadConfig(ctx context.Context) (string, error) {
-	data, err := os.ReadFile("/proc/cmdline")
-	if err != nil {
-		return "", fmt.Errorf("read /proc/cmdline: %w", err)
-	}
-	cl, err := ParseCmdline(string(data))
-	if err != nil {
-		return "", err
-	}
-	a.Cmdline = cl
-	cfg, err := LoadConfig(ConfigPath, DracutConfigPaths)
-	if err != nil {
-		return "", fmt.Errorf("configuration %w", err)
-	}
-	ignored, err := cfg.ApplyCmdline(cl)
-	if err != nil {
-		return "", err
-	}
-	for _, k := range ignored {
-		a.Log.Warnf("kernel command line: %s is not an allowed override; ignored", k)
-	}
-	root := cl.Root()
-	if root.Init != "" {
-		cfg.Init = root.Init
-	}
-	if root.Delay != "" {
-		d, err := parseSeconds(root.Delay)
-		if err != nil {
-			return "", fmt.Errorf("rootdelay=: %w", err)
-		}
-		cfg.RootTimeout = d
-	}
-	a.Config = cfg
-	a.Status.Mode = cfg.Mode
-	a.Log.Debug = cfg.Debug
-	if !cfg.KeysFromRoot || a.hook {
-		a.startInputs()
-	}
-	return fmt.Sprintf("mode %s", cfg.Mode), nil
 }
 
 // initEnv is the environment the root's init starts with: what the kernel

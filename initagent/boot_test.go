@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imaboot/imaboot/keyload"
 )
 
 func testAgent(t *testing.T, mode Mode) (*Agent, *strings.Builder, string) {
 	var out strings.Builder
 	path := filepath.Join(t.TempDir(), "run/imaboot/status.json")
-	a := &Agent{Log: &Logger{Console: &out}, Config: DefaultConfig()}
+	a := &Agent{Log: &Logger{Console: &out}, Config: DefaultConfig(), imaRing: keyload.IMARing, evmRing: keyload.EVMRing}
 	a.Config.Mode = mode
 	a.Status = NewStatus(path, mode, time.Now())
 	return a, &out, path
@@ -111,21 +113,18 @@ func TestInitEnvAddsPath(t *testing.T) {
 }
 
 func TestHMACCrashGuard(t *testing.T) {
-	dir := t.TempDir()
-	withBPF := filepath.Join(dir, "lsm-bpf")
-	without := filepath.Join(dir, "lsm")
-	os.WriteFile(withBPF, []byte("lockdown,capability,landlock,yama,apparmor,bpf,ima,evm"), 0o644)
-	os.WriteFile(without, []byte("lockdown,capability,landlock,yama,apparmor,ima,evm"), 0o644)
+	withBPF := "lockdown,capability,landlock,yama,apparmor,bpf,ima,evm"
+	without := "lockdown,capability,landlock,yama,apparmor,ima,evm"
 	if err := hmacCrashGuard("6.1.0-56-cloud-amd64", withBPF); err == nil || !strings.Contains(err.Error(), "without bpf") {
 		t.Errorf("6.1 with bpf: %v", err)
 	}
 	for _, tc := range []struct{ release, lsm string }{
 		{"6.1.0-56-cloud-amd64", without},
 		{"6.12.117+deb13-cloud-amd64", withBPF},
-		{"6.1.0-56-cloud-amd64", filepath.Join(dir, "missing")},
+		{"6.1.0-56-cloud-amd64", ""}, // list unknown
 	} {
 		if err := hmacCrashGuard(tc.release, tc.lsm); err != nil {
-			t.Errorf("%s %s: %v", tc.release, tc.lsm, err)
+			t.Errorf("%s %q: %v", tc.release, tc.lsm, err)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package initagent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,10 +25,9 @@ func keyPathIn(cfg Config, root, p string) string {
 // load is a failure (in enforce mode the boot stops), and so is loading
 // fewer than the configured minimum: an empty directory must not leave an
 // appraising system without keys.
-func (a *Agent) loadIMACertificates(ctx context.Context) (string, error) {
+func (a *Agent) loadIMACertificates(in *inputs) (string, error) {
 	min := a.Config.MinIMACertificates()
-	in := a.waitInputs()
-	ring, err := in.imaRing.open(keyload.IMARing)
+	ring, err := in.imaRing.open(a.imaRing)
 	if err != nil {
 		return "", err
 	}
@@ -51,20 +49,20 @@ func (a *Agent) loadIMACertificates(ctx context.Context) (string, error) {
 }
 
 // loadEVMCertificates fills the EVM keyring from the EVM directory and the
-// single EVM_X509 file; with neither present there is nothing to do.
-func (a *Agent) loadEVMCertificates(ctx context.Context) (string, error) {
-	in := a.waitInputs()
+// single EVM_X509 file; with neither present there is nothing to do. It
+// returns how many loaded, for enable-evm's X509 bit.
+func (a *Agent) loadEVMCertificates(in *inputs) (string, int, error) {
 	missing := errors.Is(in.evmErr, fs.ErrNotExist)
 	if missing && in.evmX509 == nil {
 		// Nothing to load: no empty _evm keyring either.
-		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
+		return "", 0, Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
 	}
-	ring, err := in.evmRing.open(keyload.EVMRing)
+	ring, err := in.evmRing.open(a.evmRing)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if in.evmErr != nil && !missing {
-		return "", in.evmErr
+		return "", 0, in.evmErr
 	}
 	set := in.evm
 	if in.evmX509 != nil {
@@ -74,10 +72,10 @@ func (a *Agent) loadEVMCertificates(ctx context.Context) (string, error) {
 	report, err := set.Load(ring)
 	a.logCerts(report)
 	if err != nil {
-		return "", err
+		// A failed step enables nothing, even in permissive mode.
+		return "", 0, err
 	}
-	a.evmCerts = report.Loaded()
-	return report.Summary(), nil
+	return report.Summary(), report.Loaded(), nil
 }
 
 func (a *Agent) logCerts(r keyload.CertReport) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imaboot/imaboot/keyload"
 )
 
 // ConfigPath is where imaboot-mkinitramfs puts the configuration.
@@ -34,9 +36,9 @@ const (
 	HaltPowerOff HaltAction = "poweroff"
 )
 
-// Config is /etc/imaboot/imaboot.conf after the kernel command line's
-// allow-listed overrides. Every field has a key; keys are documented in the
-// README and in configKeys below.
+// Config is /etc/imaboot/imaboot.conf (over dracut's sysconfig files) after
+// the kernel command line's overrides (ApplyCmdline). Every field has a key;
+// keys are documented in the README and in configKeys below.
 type Config struct {
 	Mode            Mode
 	Modules         []string      // loaded in dependency order, after modules.load
@@ -58,10 +60,9 @@ type Config struct {
 	// of the root disk can swap them).
 	KeysFromRoot bool
 
-	// MasterKeyType says where the EVM master key comes from: "tpm"
-	// (unsealed here, added as a user key), "trusted" (the kernel unseals
-	// it), "user" (a plain key file: no protection at rest) or "none".
-	MasterKeyType string
+	// MasterKeyMode (MASTER_KEY_TYPE) says where the EVM master key comes
+	// from; the names are keyload's (tpm, trusted, user, none).
+	MasterKeyMode keyload.MasterKeyMode
 	MasterKey     string // the sealed blob (tpm, trusted) or key file (user)
 	MasterKeyName string // kernel name of the master key
 	EVMKey        string // the encrypted EVM key blob
@@ -82,7 +83,7 @@ func DefaultConfig() Config {
 		EVMKeysDir:      "/etc/keys/evm",
 		IMAPolicy:       "/etc/imaboot/ima-policy",
 		MinIMACerts:     -1,
-		MasterKeyType:   "none",
+		MasterKeyMode:   keyload.MasterKeyNone,
 		MasterKey:       "/etc/keys/kmk.sealed",
 		MasterKeyName:   "kmk",
 		EVMKey:          "/etc/keys/evm-key.blob",
@@ -97,8 +98,8 @@ type configKey struct {
 	set func(c *Config, v string) error
 }
 
-// configKeys lists every key of imaboot.conf. cmdline marks the ones the
-// kernel command line may override as imaboot.<lower-case key>.
+// configKeys lists every key of imaboot.conf; cmdlineKeys says which of
+// them the kernel command line may override.
 var configKeys = map[string]configKey{
 	"MODE": {"enforce (default) or permissive", func(c *Config, v string) error {
 		switch Mode(v) {
@@ -174,12 +175,12 @@ var configKeys = map[string]configKey{
 		return err
 	}},
 	"MASTER_KEY_TYPE": {"tpm, trusted, user or none (default none; dracut: MASTERKEYTYPE)", func(c *Config, v string) error {
-		switch v {
-		case "tpm", "trusted", "user", "none":
-			c.MasterKeyType = v
-			return nil
+		m, err := keyload.ParseMasterKeyMode(v)
+		if err != nil {
+			return fmt.Errorf("MASTER_KEY_TYPE %w", err)
 		}
-		return fmt.Errorf("MASTER_KEY_TYPE must be tpm, trusted, user or none, not %q", v)
+		c.MasterKeyMode = m
+		return nil
 	}},
 	"MASTER_KEY": {"the sealed master key blob, or the key file for user (default /etc/keys/kmk.sealed; dracut: MASTERKEY)", func(c *Config, v string) error {
 		return setAbs(&c.MasterKey, "MASTER_KEY", v)
@@ -339,8 +340,11 @@ func (c *Config) MinIMACertificates() int {
 	return 0
 }
 
-// ApplyCmdline applies the allow-listed imaboot.* parameters. Unknown
-// imaboot.* parameters are returned so the agent can warn about them.
+// ApplyCmdline applies every override the kernel command line makes: the
+// allow-listed imaboot.* parameters (cmdlineKeys, unless CMDLINE_OVERRIDE=no),
+// then the kernel's own init= and rootdelay=, which win over INIT and
+// ROOT_TIMEOUT (and imaboot.root_timeout). Unknown or refused imaboot.*
+// parameters are returned so the agent can warn about them.
 func (c *Config) ApplyCmdline(cl *Cmdline) (ignored []string, err error) {
 	for _, p := range cl.Params {
 		if !strings.HasPrefix(p.Key, "imaboot.") {
@@ -355,7 +359,53 @@ func (c *Config) ApplyCmdline(cl *Cmdline) (ignored []string, err error) {
 			return ignored, fmt.Errorf("kernel command line %s=%s: %w", p.Key, p.Value, err)
 		}
 	}
+	root := cl.Root()
+	if root.Init != "" {
+		c.Init = root.Init
+	}
+	if root.Delay != "" {
+		d, err := parseSeconds(root.Delay)
+		if err != nil {
+			return ignored, fmt.Errorf("rootdelay=: %w", err)
+		}
+		c.RootTimeout = d
+	}
 	return ignored, nil
+}
+
+// loadConfig is the config step: the kernel command line (cmdline.go),
+// dracut's sysconfig files and imaboot.conf (LoadConfig), then the command
+// line's overrides (ApplyCmdline). With the integrity files in the
+// initramfs (or the root already mounted: hook mode) it starts reading
+// them into in, to overlap the wait for the root device.
+func (a *Agent) loadConfig(in *inputs) (string, error) {
+	data, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return "", fmt.Errorf("read /proc/cmdline: %w", err)
+	}
+	cl, err := ParseCmdline(string(data))
+	if err != nil {
+		return "", err
+	}
+	a.Cmdline = cl
+	cfg, err := LoadConfig(ConfigPath, DracutConfigPaths)
+	if err != nil {
+		return "", fmt.Errorf("configuration %w", err)
+	}
+	ignored, err := cfg.ApplyCmdline(cl)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range ignored {
+		a.Log.Warnf("kernel command line: %s is not an allowed override; ignored", k)
+	}
+	a.Config = cfg
+	a.Status.Mode = cfg.Mode
+	a.Log.Debug = cfg.Debug
+	if !cfg.KeysFromRoot || a.hook {
+		a.startInputs(in)
+	}
+	return fmt.Sprintf("mode %s", cfg.Mode), nil
 }
 
 func setAbs(dst *string, key, v string) error {

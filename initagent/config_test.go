@@ -85,3 +85,25 @@ func TestApplyCmdline(t *testing.T) {
 		t.Errorf("bad override: %v", err)
 	}
 }
+
+// TestApplyCmdlineRootOverrides: init= and rootdelay= are applied by the
+// same function, after imaboot.root_timeout, and even with
+// CMDLINE_OVERRIDE=no (they are the kernel's own parameters).
+func TestApplyCmdlineRootOverrides(t *testing.T) {
+	cl, _ := ParseCmdline("imaboot.root_timeout=5 rootdelay=7.5 init=/bin/sh")
+	for _, override := range []bool{true, false} {
+		c := DefaultConfig()
+		c.CmdlineOverride = override
+		if _, err := c.ApplyCmdline(cl); err != nil {
+			t.Fatal(err)
+		}
+		if c.Init != "/bin/sh" || c.RootTimeout != 7500*time.Millisecond {
+			t.Errorf("override %v: init %q, root timeout %v", override, c.Init, c.RootTimeout)
+		}
+	}
+	cl, _ = ParseCmdline("rootdelay=soon")
+	c := DefaultConfig()
+	if _, err := c.ApplyCmdline(cl); err == nil || !strings.Contains(err.Error(), "rootdelay=") {
+		t.Errorf("bad rootdelay=: %v", err)
+	}
+}

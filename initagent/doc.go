@@ -3,13 +3,15 @@
 //
 // Boot does, in order:
 //   - mounts /proc, /sys, /dev, /run and securityfs (EBUSY: already mounted);
-//   - reads /etc/imaboot/imaboot.conf and the kernel command line's
-//     allow-listed imaboot.* overrides;
+//   - reads /etc/imaboot/imaboot.conf and applies the kernel command line's
+//     overrides: the allow-listed imaboot.* ones, init= and rootdelay=
+//     (config.go);
 //   - loads the configured kernel modules, dependencies first, with
 //     finit_module so an IMA MODULE_CHECK rule can appraise them;
 //   - finds the root device named by root= (waiting for it), mounts it;
 //   - runs the integrity steps (certificates, master key, EVM, IMA policy:
-//     each one function and one line in Agent.steps);
+//     each one function and one line in Agent.steps, which also shows what
+//     each step hands to the next);
 //   - writes /run/imaboot/status.json, then switches root with safety checks
 //     and execs the root's init with its arguments and environment.
 //

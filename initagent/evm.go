@@ -1,7 +1,6 @@
 package initagent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,42 +13,42 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// loadMasterKey gives the kernel the EVM master key. In tpm mode it
-// unseals the blob through a salted, encrypted PolicyPCR session, adds it
-// as a user key (every copy zeroed) and extends the blob's lock PCR, so
-// nothing later in this boot can unseal it again.
-func (a *Agent) loadMasterKey(ctx context.Context) (string, error) {
+// loadMasterKey gives the kernel the EVM master key and returns its
+// serial for evm-key. In tpm mode it unseals the blob through a salted,
+// encrypted PolicyPCR session, adds it as a user key (every copy zeroed)
+// and extends the blob's lock PCR, so nothing later in this boot can unseal
+// it again.
+func (a *Agent) loadMasterKey() (string, int, error) {
 	c := a.Config
 	blob := a.keyPath(c.MasterKey)
-	switch c.MasterKeyType {
-	case "none":
-		return "", Skip("MASTER_KEY_TYPE=none")
-	case "user":
+	switch c.MasterKeyMode {
+	case keyload.MasterKeyNone:
+		return "", 0, Skip("MASTER_KEY_TYPE=none")
+	case keyload.MasterKeyFile:
 		// A plain key file: kept for dracut compatibility; no protection
 		// at rest beyond the initramfs itself.
 		secret, err := os.ReadFile(blob)
 		if err != nil {
-			return "", fmt.Errorf("master key: %w", err)
+			return "", 0, fmt.Errorf("master key: %w", err)
 		}
 		id, err := keyload.AddMasterKey(c.MasterKeyName, secret, unix.KEY_SPEC_USER_KEYRING)
 		clear(secret)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
-		a.masterKeyID = id
-		return fmt.Sprintf("user key %s added from %s (unsealed file)", c.MasterKeyName, blob), nil
+		return fmt.Sprintf("user key %s added from %s (unsealed file)", c.MasterKeyName, blob), id, nil
 	}
 	dev := c.TPMDevice
-	if c.MasterKeyType == "trusted" && dev == "/dev/tpmrm0" {
+	if c.MasterKeyMode == keyload.MasterKeyTrusted && dev == "/dev/tpmrm0" {
 		dev = "/dev/tpm0" // the kernel uses real handles
 	}
 	t, err := tpm.OpenWait(dev, c.TPMWait)
 	if err != nil {
-		return "", fmt.Errorf("master key (%s): %w", c.MasterKeyType, err)
+		return "", 0, fmt.Errorf("master key (%s): %w", c.MasterKeyMode, err)
 	}
 	defer t.Close()
 	var res keyload.MasterKeyResult
-	if c.MasterKeyType == "trusted" {
+	if c.MasterKeyMode == keyload.MasterKeyTrusted {
 		res, err = keyload.LoadTrustedMasterKey(t, blob, c.MasterKeyName, unix.KEY_SPEC_USER_KEYRING)
 	} else {
 		res, err = keyload.UnsealMasterKey(t, blob, c.MasterKeyName, unix.KEY_SPEC_USER_KEYRING)
@@ -58,38 +57,38 @@ func (a *Agent) loadMasterKey(ctx context.Context) (string, error) {
 		a.Log.Infof("master-key: extended PCR %d with %q: %s cannot be unsealed again in this boot", res.LockPCR, tpm.LockMeasurement, blob)
 	}
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	a.masterKeyID = res.KeyID
-	return fmt.Sprintf("%s master key %s unsealed from %s", c.MasterKeyType, c.MasterKeyName, blob), nil
+	return fmt.Sprintf("%s master key %s unsealed from %s", c.MasterKeyMode, c.MasterKeyName, blob), res.KeyID, nil
 }
 
-// loadEVMKey loads the encrypted EVM key under the master key, then drops
-// the master key: the kernel needs it only to decrypt evm-key, and a key
-// that root processes could possess is better gone.
-func (a *Agent) loadEVMKey(ctx context.Context) (string, error) {
-	if a.masterKeyID == 0 {
-		return "", Skip("no master key")
+// loadEVMKey loads the encrypted EVM key under the master key (masterKey,
+// a serial from master-key; 0: none), then drops the master key: the kernel
+// needs it only to decrypt evm-key, and a key that root processes could
+// possess is better gone. It returns evm-key's serial for enable-evm.
+func (a *Agent) loadEVMKey(masterKey int) (string, int, error) {
+	if masterKey == 0 {
+		return "", 0, Skip("no master key")
 	}
 	path := a.keyPath(a.Config.EVMKey)
 	id, err := keyload.LoadEVMKeyFile(keyload.EVMKeyName, path, unix.KEY_SPEC_USER_KEYRING)
-	dropErr := keyload.DropKey(a.masterKeyID)
-	a.masterKeyID = 0
+	dropErr := keyload.DropKey(masterKey)
 	if err != nil {
-		return "", errors.Join(err, dropErr)
+		return "", 0, errors.Join(err, dropErr)
 	}
-	a.evmKeyID = id
 	if dropErr != nil {
-		return "", fmt.Errorf("%s loaded but the master key stays readable: %w", keyload.EVMKeyName, dropErr)
+		return "", id, fmt.Errorf("%s loaded but the master key stays readable: %w", keyload.EVMKeyName, dropErr)
 	}
-	return fmt.Sprintf("%s loaded from %s; master key dropped", keyload.EVMKeyName, path), nil
+	return fmt.Sprintf("%s loaded from %s; master key dropped", keyload.EVMKeyName, path), id, nil
 }
 
 // enableEVM makes the one write to /sys/kernel/security/evm: the HMAC bit
-// only with evm-key, the X509 bit only with EVM certificates; never without
-// a key. EVM copies the HMAC key, so evm-key is dropped afterwards.
-func (a *Agent) enableEVM(ctx context.Context) (string, error) {
-	if a.evmKeyID == 0 && a.evmCerts == 0 {
+// only with evm-key (evmKey, a serial from evm-key; 0: none), the X509 bit
+// only with EVM certificates (evmCerts loaded); never without a key. lsm is
+// the active LSM list (inputs), for hmacCrashGuard. EVM copies the HMAC
+// key, so evm-key is dropped afterwards.
+func (a *Agent) enableEVM(evmKey, evmCerts int, lsm string) (string, error) {
+	if evmKey == 0 && evmCerts == 0 {
 		if a.Config.EVMBits != "" {
 			return "", fmt.Errorf("EVM_BITS=%s is set but neither the EVM key nor an EVM certificate loaded: refusing to enable EVM without a key", a.Config.EVMBits)
 		}
@@ -102,17 +101,16 @@ func (a *Agent) enableEVM(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	if a.evmKeyID != 0 {
-		if err := hmacCrashGuard(a.kernel, "/sys/kernel/security/lsm"); err != nil {
+	if evmKey != 0 {
+		if err := hmacCrashGuard(a.kernel, lsm); err != nil {
 			return "", err
 		}
 	}
-	res, err := securityfs.EnableEVM(securityfs.FS{}, securityfs.EVMRequest{HMACKey: a.evmKeyID != 0, X509: a.evmCerts > 0, ExtraBits: extra})
-	if a.evmKeyID != 0 {
-		if derr := keyload.DropKey(a.evmKeyID); derr != nil && err == nil {
+	res, err := securityfs.EnableEVM(a.secfs, securityfs.EVMRequest{HMACKey: evmKey != 0, X509: evmCerts > 0, ExtraBits: extra})
+	if evmKey != 0 {
+		if derr := keyload.DropKey(evmKey); derr != nil && err == nil {
 			err = derr
 		}
-		a.evmKeyID = 0
 	}
 	if err != nil {
 		return "", err
@@ -126,18 +124,15 @@ func (a *Agent) enableEVM(ctx context.Context) (string, error) {
 // evm_inode_init_security (the bpf LSM's inode_init_security hook returns
 // 0 without naming an xattr; later kernels return -EOPNOTSUPP; 6.12 was
 // seen unaffected). A crash would reboot in a loop; stopping says why.
-func hmacCrashGuard(release, lsmFile string) error {
+// lsm is securityfs's lsm list ("": unknown, no refusal).
+func hmacCrashGuard(release, lsm string) error {
 	v, err := policygen.ParseKernelVersion(release)
 	if err != nil || v.AtLeast(policygen.KernelVersion{Major: 6, Minor: 12}) {
 		return nil
 	}
-	lsm, err := os.ReadFile(lsmFile)
-	if err != nil {
-		return nil
-	}
-	for _, m := range strings.Split(strings.TrimSpace(string(lsm)), ",") {
+	for _, m := range strings.Split(lsm, ",") {
 		if m == "bpf" {
-			return fmt.Errorf("refusing the EVM HMAC key: Linux %s with the bpf LSM active crashes creating the next file (NULL dereference in evm_inode_init_security); boot with an lsm= list without bpf (active: %s)", release, strings.TrimSpace(string(lsm)))
+			return fmt.Errorf("refusing the EVM HMAC key: Linux %s with the bpf LSM active crashes creating the next file (NULL dereference in evm_inode_init_security); boot with an lsm= list without bpf (active: %s)", release, lsm)
 		}
 	}
 	return nil

@@ -9,10 +9,12 @@ import (
 
 	"github.com/imaboot/imaboot/keyload"
 	"github.com/imaboot/imaboot/policygen"
+	"github.com/imaboot/imaboot/securityfs"
 )
 
 // inputs are the integrity steps' files, read, parsed and checked: the
-// certificates and the IMA policy. Nothing here touches the kernel's
+// certificates and the IMA policy, and the active LSM list that the policy
+// check and enable-evm's crash guard need. Nothing here touches the kernel's
 // keyrings or the policy file, so when the files are in the initramfs the
 // work starts right after the configuration step and runs while the kernel
 // probes the disk and the agent waits for the root device. The steps after
@@ -33,43 +35,48 @@ type inputs struct {
 	policy     *policygen.Prepared
 	policyErr  error
 
+	// lsm is <securityfs>/lsm ("" when it cannot be read).
+	lsm string
+
 	// took is how long the reading and checking ran (wall time: when it
 	// overlaps the kernel's device probing, the two share the CPU).
 	took time.Duration
 }
 
-// startInputs begins reading the integrity inputs in the background, once.
-// Called at the end of the configuration step when the files do not come
-// from the root (or the root is already there, in hook mode).
-func (a *Agent) startInputs() {
-	if a.in != nil {
+// startInputs begins reading the integrity inputs into in in the
+// background, once. Called at the end of the configuration step when the
+// files do not come from the root (or the root is already there, in hook
+// mode).
+func (a *Agent) startInputs(in *inputs) {
+	if in.done != nil {
 		return
 	}
-	in := &inputs{done: make(chan struct{})}
-	a.in = in
+	in.done = make(chan struct{})
 	// The goroutine gets copies: the agent's fields are not its to read.
-	cfg, kernel, root := a.Config, a.kernel, a.NewRoot
+	cfg, kernel, root, secfs, imaRing, evmRing := a.Config, a.kernel, a.NewRoot, a.secfs, a.imaRing, a.evmRing
 	keyPath := func(p string) string { return keyPathIn(cfg, root, p) }
 	go func() {
 		defer close(in.done)
 		t0 := time.Now()
-		in.read(cfg, kernel, keyPath)
+		in.read(cfg, kernel, keyPath, secfs, imaRing, evmRing)
 		in.took = time.Since(t0)
 	}()
 }
 
-// waitInputs returns the inputs, reading them now if nothing started it.
-func (a *Agent) waitInputs() *inputs {
-	a.startInputs()
-	<-a.in.done
+// waitInputs returns in, read: it reads now if nothing started it.
+func (a *Agent) waitInputs(in *inputs) *inputs {
+	a.startInputs(in)
+	<-in.done
 	if a.Status.InputsMS == 0 {
-		a.Status.InputsMS = float64(a.in.took.Microseconds()) / 1000
+		a.Status.InputsMS = float64(in.took.Microseconds()) / 1000
 	}
-	return a.in
+	return in
 }
 
-func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string) {
-	in.imaRing = lookupTrusted(keyload.IMARing)
+func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string, secfs securityfs.FS, imaRing, evmRing keyload.RingSpec) {
+	lsm, lsmErr := securityfs.ActiveLSMs(secfs)
+	in.lsm = lsm
+	in.imaRing = lookupTrusted(imaRing)
 	in.ima, in.imaErr = keyload.ReadCertificates(keyPath(cfg.IMAKeysDir))
 	in.evm, in.evmErr = keyload.ReadCertificates(keyPath(cfg.EVMKeysDir))
 	if cfg.EVMX509 != "" {
@@ -78,16 +85,20 @@ func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string) {
 	}
 	if !errors.Is(in.evmErr, fs.ErrNotExist) || in.evmX509 != nil {
 		// evm-certificates has something to load.
-		in.evmRing = lookupTrusted(keyload.EVMRing)
+		in.evmRing = lookupTrusted(evmRing)
 	}
 	if cfg.IMAPolicy != "" {
 		in.policyPath = keyPath(cfg.IMAPolicy)
-		in.policy, in.policyErr = preparePolicy(in.policyPath, kernel)
+		var kcfg *policygen.KernelConfig
+		if lsmErr == nil {
+			kcfg = &policygen.KernelConfig{ActiveLSM: policygen.ActiveLSMFromList(lsm)}
+		}
+		in.policy, in.policyErr = preparePolicy(in.policyPath, kernel, kcfg)
 	}
 }
 
 type trustedRing struct {
-	ring  keyload.Keyring
+	ring  keyload.KernelKeyring
 	found bool
 	err   error
 }
@@ -99,7 +110,7 @@ func lookupTrusted(spec keyload.RingSpec) trustedRing {
 
 // open returns the trusted keyring found, else finds or creates the
 // fallback (_ima, _evm) in the user keyring.
-func (t trustedRing) open(spec keyload.RingSpec) (keyload.Keyring, error) {
+func (t trustedRing) open(spec keyload.RingSpec) (keyload.KernelKeyring, error) {
 	if t.err != nil || t.found {
 		return t.ring, t.err
 	}
@@ -107,15 +118,11 @@ func (t trustedRing) open(spec keyload.RingSpec) (keyload.Keyring, error) {
 }
 
 // preparePolicy reads the IMA policy and checks it against the running
-// kernel's grammar (and its active LSMs, for LSM rules).
-func preparePolicy(path, kernel string) (*policygen.Prepared, error) {
+// kernel's grammar (and its active LSMs, for LSM rules, when kcfg has them).
+func preparePolicy(path, kernel string, kcfg *policygen.KernelConfig) (*policygen.Prepared, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read IMA policy: %w", err)
 	}
-	var cfg *policygen.KernelConfig
-	if lsm, err := os.ReadFile("/sys/kernel/security/lsm"); err == nil {
-		cfg = &policygen.KernelConfig{ActiveLSM: policygen.ActiveLSMFromList(string(lsm))}
-	}
-	return policygen.Prepare(path, src, kernel, cfg)
+	return policygen.Prepare(path, src, kernel, kcfg)
 }

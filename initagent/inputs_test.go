@@ -59,13 +59,14 @@ func inputsAgent(t *testing.T, root string) *Agent {
 func TestInputsReadEverythingOnce(t *testing.T) {
 	root := inputsRoot(t, "# comment\nmeasure func=BPRM_CHECK\n")
 	a := inputsAgent(t, root)
-	a.startInputs()
-	first := a.in
-	a.startInputs()
-	in := a.waitInputs()
-	if in != first {
+	in := &inputs{}
+	a.startInputs(in)
+	first := in.done
+	a.startInputs(in)
+	if in.done != first {
 		t.Fatal("startInputs started a second reading")
 	}
+	a.waitInputs(in)
 	if in.imaErr != nil || len(in.ima.Results) != 1 || in.ima.Results[0].Err != nil || in.ima.Results[0].Cert.KeyID != "05060708" {
 		t.Errorf("IMA certificates: %v %+v", in.imaErr, in.ima.Results)
 	}
@@ -89,11 +90,11 @@ func TestInputsReadEverythingOnce(t *testing.T) {
 // TestInputsPolicyProblemsAreKept: a rule the kernel would refuse and a
 // missing policy file are kept for the ima-policy step to report.
 func TestInputsPolicyProblemsAreKept(t *testing.T) {
-	in := inputsAgent(t, inputsRoot(t, "measure func=BPRM_CHECK bogus_condition=1\n")).waitInputs()
+	in := inputsAgent(t, inputsRoot(t, "measure func=BPRM_CHECK bogus_condition=1\n")).waitInputs(&inputs{})
 	if in.policyErr != nil || in.policy == nil || in.policy.Err() == nil {
 		t.Errorf("invalid rule: %v, check %v", in.policyErr, in.policy.Err())
 	}
-	in = inputsAgent(t, inputsRoot(t, "")).waitInputs()
+	in = inputsAgent(t, inputsRoot(t, "")).waitInputs(&inputs{})
 	if !errors.Is(in.policyErr, fs.ErrNotExist) {
 		t.Errorf("missing policy: %v", in.policyErr)
 	}

@@ -43,9 +43,10 @@ type Logger struct {
 	Debug   bool
 }
 
-// OpenKmsg opens /dev/kmsg for writing; nil when it cannot be opened (a
-// hook without /dev, a host test).
-func OpenKmsg() io.Writer {
+// openKmsgWriter opens /dev/kmsg for the Logger to write to; nil when it
+// cannot be opened (a hook without /dev, a host test). The reader that
+// follows the kernel log is securityfs.OpenKmsgReader.
+func openKmsgWriter() io.Writer {
 	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
 	if err != nil {
 		return nil

@@ -53,7 +53,7 @@ func (a *Agent) mountPseudo(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if k := OpenKmsg(); k != nil {
+	if k := openKmsgWriter(); k != nil {
 		a.Log.Kmsg = k
 	}
 	return strings.Join(done, " "), nil

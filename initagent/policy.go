@@ -1,7 +1,6 @@
 package initagent
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/imaboot/imaboot/securityfs"
@@ -11,11 +10,10 @@ import (
 // kernel's grammar (inputs.go; nothing is written when the check found an
 // error: a refused rule would leave the machine without a policy for this
 // boot) and writes it one rule per write, confirming the kernel took it.
-func (a *Agent) loadPolicy(ctx context.Context) (string, error) {
+func (a *Agent) loadPolicy(in *inputs) (string, error) {
 	if a.Config.IMAPolicy == "" {
 		return "", Skip("IMA_POLICY is empty: no policy configured")
 	}
-	in := a.waitInputs()
 	path := in.policyPath
 	p, err := in.policy, in.policyErr
 	if err != nil {
@@ -31,7 +29,7 @@ func (a *Agent) loadPolicy(ctx context.Context) (string, error) {
 	for i, r := range p.Rules {
 		rules[i] = r.Canonical()
 	}
-	res, err := securityfs.LoadPolicy(securityfs.FS{}, rules, securityfs.PolicyOptions{Path: path})
+	res, err := securityfs.LoadPolicy(a.secfs, rules, securityfs.PolicyOptions{Path: path})
 	if err != nil {
 		return "", err
 	}

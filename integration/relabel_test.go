@@ -27,6 +27,7 @@ import (
 
 	"github.com/imaboot/imaboot/integration/fixture"
 	"github.com/imaboot/imaboot/integration/vm"
+	"github.com/imaboot/imaboot/keyload"
 	"golang.org/x/sys/unix"
 )
 
@@ -278,9 +279,7 @@ fi
 		}
 		con := m.Console()
 		expect(t, m, `imaboot: ima-policy: IMA policy loaded, 10 rules`)
-		expectExec(t, con, execs[0], true)
-		expectMeasured(t, con, execs[0])
-		expectExec(t, con, execs[1], false)
+		relabelExpectFirstRuns(t, con, execs)
 		if sig := relabelXattr(t, con, "BEFORE ", "/opt/signed/echo", "security.ima"); !strings.HasPrefix(sig, "030204") {
 			t.Errorf("/opt/signed/echo: security.ima %s is not a sha256 signature v2 (03 02 04 ...)", sig)
 		}
@@ -311,6 +310,75 @@ fi
 		relabelExpectCause(t, con2, "invalid-hash", "/etc/tampered.conf")
 		t.Logf("kernel causes, reboot:\n%s", relabelKmsg(con2))
 	})
+}
+
+// TestRelabelCertificateWithoutSKI: a certificate without a
+// SubjectKeyIdentifier is one the kernel can find only by the tail of its raw
+// serial and issuer. imaboot-relabel --sign labels the root with it and
+// imaboot-relabel verify accepts the labels; imaboot-init loads it and reports
+// the key id its labels carry; the kernel runs the signed executables and
+// refuses an unsigned copy, and a copy evmctl signed under its default key id
+// (the SHA-1 of the public key, which the kernel does not know this key by).
+func TestRelabelCertificateWithoutSKI(t *testing.T) {
+	tools := buildRelabelTools(t)
+	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
+		key, err := fixture.NewSigningKeyWithoutSKI(t.TempDir(), "noski")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := exec.Command("openssl", "x509", "-in", key.CertPEM, "-noout", "-text").Output()
+		if err != nil || !strings.Contains(string(text), "X509v3 extensions") || strings.Contains(string(text), "Subject Key Identifier") {
+			t.Fatalf("openssl x509 -text (%v): want extensions but no Subject Key Identifier:\n%s", err, text)
+		}
+		certs, err := keyload.ReadCertificateFile(key.CertDER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := certs[0].KeyID
+		if certs[0].KeyIDSource != "issuer+serial" || certs[0].KeyHashID == id {
+			t.Fatalf("keyload: key id %s from %s (key hash %s): want issuer+serial, unlike the hash", id, certs[0].KeyIDSource, certs[0].KeyHashID)
+		}
+		execs := []signedFile{{dir: "signed"}, {dir: "unsigned"}, {dir: "evmctlid"}}
+		script := strings.TrimPrefix(execChecks(execs), "#!/bin/sh\n") +
+			`/bin/xattrdump -n security.ima /opt/signed/echo /opt/evmctlid/echo | sed 's/^/LABEL /'
+` + relabelKernelCauses
+		root := relabeledRoot{
+			tools: tools, key: key, execs: execs[:1], script: script,
+			// Copies made after labeling: new files, without the labels.
+			offline: func(t testing.TB, dir string) {
+				for _, d := range []string{"unsigned", "evmctlid"} {
+					copyFile(t, filepath.Join(dir, "bin/busybox"), filepath.Join(dir, "opt", d, "echo"), 0o755)
+				}
+				evmSign(t, key, "sha256", filepath.Join(dir, "opt/evmctlid/echo"))
+			},
+		}.build(t)
+		mach := newRelabelMachine(t, k, root, "", relabelCertFiles(t, key, basicPolicy, false))
+		m := mach.boot(t, "root=/dev/vda")
+		expect(t, m, `key id `+id+` \(RSA\)`)
+		expect(t, m, `ROOTINIT-DONE`)
+		con := m.Console()
+		relabelExpectFirstRuns(t, con, execs)
+		if sig := relabelXattr(t, con, "LABEL ", "/opt/signed/echo", "security.ima"); !strings.HasPrefix(sig, "030204"+id) {
+			t.Errorf("/opt/signed/echo: security.ima %s, want a sha256 signature v2 under key id %s (030204%s...)", sig, id, id)
+		}
+		if sig := relabelXattr(t, con, "LABEL ", "/opt/evmctlid/echo", "security.ima"); !strings.HasPrefix(sig, "030204"+certs[0].KeyHashID) {
+			t.Errorf("/opt/evmctlid/echo: security.ima %s, want evmctl's signature under key id %s", sig, certs[0].KeyHashID)
+		}
+		relabelExpectCause(t, con, "IMA-signature-required", "/opt/unsigned/echo")
+		relabelExpectCause(t, con, "invalid-signature", "/opt/evmctlid/echo")
+		t.Logf("kernel causes:\n%s", relabelKmsg(con))
+	})
+}
+
+// relabelExpectFirstRuns checks that the first of execs ran and was measured
+// and that the kernel refused every other one.
+func relabelExpectFirstRuns(t *testing.T, con string, execs []signedFile) {
+	t.Helper()
+	expectExec(t, con, execs[0], true)
+	expectMeasured(t, con, execs[0])
+	for _, f := range execs[1:] {
+		expectExec(t, con, f, false)
+	}
 }
 
 // relabelExpectCause checks that the kernel logged an appraisal failure of
@@ -368,10 +436,7 @@ echo "EVM-STATE $(cat /sys/kernel/security/evm)"
 		expect(t, m, `imaboot: enable-evm: EVM enabled: wrote 0x80000002 \(X509\|setup-complete\)`)
 		expect(t, m, `ROOTINIT-DONE`)
 		con := m.Console()
-		expectExec(t, con, execs[0], true)
-		expectMeasured(t, con, execs[0])
-		expectExec(t, con, execs[1], false)
-		expectExec(t, con, execs[2], false)
+		relabelExpectFirstRuns(t, con, execs)
 		for _, p := range []string{"/opt/signed/echo", "/opt/chmodded/echo"} {
 			if evm := relabelXattr(t, con, "LABEL ", p, "security.evm"); !strings.HasPrefix(evm, "050204") {
 				t.Errorf("%s: security.evm %s is not a portable sha256 signature (05 02 04 ...)", p, evm)

@@ -37,7 +37,7 @@ func (r CertResult) String() string {
 // LoadError is a certificate the kernel refused.
 type LoadError struct {
 	Cert   Certificate
-	Ring   Keyring
+	Ring   KernelKeyring
 	Errno  unix.Errno
 	Reason string // what the errno means here
 	Err    error
@@ -51,7 +51,7 @@ func (e *LoadError) Unwrap() error { return e.Err }
 
 // CertReport lists every certificate tried for one keyring.
 type CertReport struct {
-	Ring    Keyring
+	Ring    KernelKeyring
 	Sources []string // directories and files read
 	Results []CertResult
 }
@@ -106,7 +106,7 @@ func (r CertReport) MinLoaded(min int) error {
 // Load adds every parsed certificate to ring, in order, and returns the
 // report of all of them (files that did not parse included) with the
 // joined rejections as error.
-func (s CertSet) Load(ring Keyring) (CertReport, error) {
+func (s CertSet) Load(ring KernelKeyring) (CertReport, error) {
 	report := CertReport{Ring: ring, Sources: s.Sources, Results: make([]CertResult, 0, len(s.Results))}
 	for _, r := range s.Results {
 		if r.Err == nil {
@@ -117,24 +117,9 @@ func (s CertSet) Load(ring Keyring) (CertReport, error) {
 	return report, report.Err()
 }
 
-// LoadCertificates is ReadCertificates then Load: every certificate in dir
-// tried, the report returned with the joined rejections as error.
-func LoadCertificates(dir string, ring Keyring) (CertReport, error) {
-	set, err := ReadCertificates(dir)
-	if err != nil {
-		return CertReport{Ring: ring, Sources: set.Sources}, err
-	}
-	return set.Load(ring)
-}
-
-// LoadCertificateFiles is LoadCertificates for a list of files.
-func LoadCertificateFiles(files []string, ring Keyring) (CertReport, error) {
-	return ReadCertificateFiles(files).Load(ring)
-}
-
 // certAdd hands the DER to the kernel's asymmetric key type. The kernel
 // names the key "<subject>: <SKI or serial>" itself (empty description).
-func certAdd(c Certificate, ring Keyring) CertResult {
+func certAdd(c Certificate, ring KernelKeyring) CertResult {
 	id, err := unix.AddKey("asymmetric", "", c.DER, ring.ID)
 	if err != nil {
 		errno := ringErrno(err)
@@ -147,7 +132,7 @@ func certAdd(c Certificate, ring Keyring) CertResult {
 
 // certRejectReason explains add_key's errno for an X.509 certificate
 // (crypto/asymmetric_keys, security/keys, restrict_link_by_signature).
-func certRejectReason(errno unix.Errno, ring Keyring) string {
+func certRejectReason(errno unix.Errno, ring KernelKeyring) string {
 	switch errno {
 	case unix.ENOKEY:
 		return "not signed by a key in .builtin_trusted_keys/.secondary_trusted_keys"

@@ -64,12 +64,12 @@ func certDir(t *testing.T) string {
 func TestLoadCertificatesIntoSessionKeyring(t *testing.T) {
 	dir := certDir(t)
 	sess := ringSession(t)
-	ring, err := OpenKeyring(RingSpec{Fallback: "_ima", Parent: sess})
+	ring, err := ringOpen(RingSpec{Fallback: "_ima", Parent: sess})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	report, err := LoadCertificates(dir, ring)
+	report, err := certLoadDir(dir, ring)
 	if err == nil {
 		t.Fatal("no error for the corrupt file")
 	}
@@ -150,14 +150,14 @@ func TestLoadCertificatesRestrictedKeyringRejects(t *testing.T) {
 	if err := os.WriteFile(keys, []byte(line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ring, err := OpenKeyring(RingSpec{Trusted: ".ima", Fallback: "_ima", Parent: sess, ProcKeys: keys})
+	ring, err := ringOpen(RingSpec{Trusted: ".ima", Fallback: "_ima", Parent: sess, ProcKeys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !ring.Trusted || ring.ID != id {
 		t.Fatalf("ring %+v, want trusted %d", ring, id)
 	}
-	report, err := LoadCertificates(dir, ring)
+	report, err := certLoadDir(dir, ring)
 	var le *LoadError
 	if !errors.As(err, &le) {
 		t.Fatalf("error %v, want a *LoadError", err)
@@ -178,12 +178,12 @@ func TestLoadCertificatesRestrictedKeyringRejects(t *testing.T) {
 
 func TestLoadCertificatesEmptyAndMissingDir(t *testing.T) {
 	sess := ringSession(t)
-	ring, err := OpenKeyring(RingSpec{Fallback: "_evm", Parent: sess})
+	ring, err := ringOpen(RingSpec{Fallback: "_evm", Parent: sess})
 	if err != nil {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
-	report, err := LoadCertificates(empty, ring)
+	report, err := certLoadDir(empty, ring)
 	if err != nil || report.Loaded() != 0 {
 		t.Fatalf("empty dir: %v, %d loaded", err, report.Loaded())
 	}
@@ -193,8 +193,17 @@ func TestLoadCertificatesEmptyAndMissingDir(t *testing.T) {
 	if err := report.MinLoaded(0); err != nil {
 		t.Errorf("MinLoaded(0): %v", err)
 	}
-	_, err = LoadCertificates(filepath.Join(empty, "nope"), ring)
+	_, err = certLoadDir(filepath.Join(empty, "nope"), ring)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("missing dir: %v, want ErrNotExist naming the dir", err)
 	}
+}
+
+// certLoadDir is ReadCertificates then Load, as the agent does them.
+func certLoadDir(dir string, ring KernelKeyring) (CertReport, error) {
+	set, err := ReadCertificates(dir)
+	if err != nil {
+		return CertReport{Ring: ring, Sources: set.Sources}, err
+	}
+	return set.Load(ring)
 }

@@ -11,19 +11,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Keyring is a kernel keyring that certificates are added to.
-type Keyring struct {
+// KernelKeyring is a kernel keyring that certificates are added to.
+type KernelKeyring struct {
 	Name string // ".ima", "_ima", …
 	ID   int    // kernel key serial
 	// Trusted is set for the kernel's own keyring
 	// (CONFIG_INTEGRITY_TRUSTED_KEYRING): it only accepts certificates
 	// signed by a key in .builtin_trusted_keys (or .secondary_trusted_keys).
 	Trusted bool
-	// Created is set when OpenKeyring made the keyring.
+	// Created is set when OpenFallbackKeyring made the keyring.
 	Created bool
 }
 
-func (k Keyring) String() string { return fmt.Sprintf("%s (key %d)", k.Name, k.ID) }
+func (k KernelKeyring) String() string { return fmt.Sprintf("%s (key %d)", k.Name, k.ID) }
 
 // RingSpec says where to find or make one of the integrity keyrings.
 type RingSpec struct {
@@ -53,18 +53,6 @@ var (
 // triggers the first appraisal) needs search.
 const ringPerm = 0x3f0f0b0b
 
-// OpenKeyring finds the keyring certificates for spec go into:
-//   - the kernel's trusted keyring (e.g. .ima) if it exists (TrustedKeyring);
-//   - else an existing fallback keyring (e.g. _ima) under Parent;
-//   - else a new fallback keyring, linked into Parent.
-func OpenKeyring(spec RingSpec) (Keyring, error) {
-	k, ok, err := TrustedKeyring(spec)
-	if err != nil || ok {
-		return k, err
-	}
-	return OpenFallbackKeyring(spec)
-}
-
 // TrustedKeyring looks for the kernel's trusted keyring for spec (e.g.
 // .ima, with CONFIG_INTEGRITY_TRUSTED_KEYRING) in /proc/keys, readable by
 // root, as dracut's `keyctl describe %keyring:.ima` also finds it; ok is
@@ -73,9 +61,9 @@ func OpenKeyring(spec RingSpec) (Keyring, error) {
 //
 // An unreadable keys list is an error rather than a silent fallback: on a
 // kernel with trusted keyrings an _ima keyring would never be consulted.
-func TrustedKeyring(spec RingSpec) (k Keyring, ok bool, err error) {
+func TrustedKeyring(spec RingSpec) (k KernelKeyring, ok bool, err error) {
 	if spec.Trusted == "" {
-		return Keyring{}, false, nil
+		return KernelKeyring{}, false, nil
 	}
 	procKeys := spec.ProcKeys
 	if procKeys == "" {
@@ -83,34 +71,34 @@ func TrustedKeyring(spec RingSpec) (k Keyring, ok bool, err error) {
 	}
 	id, err := ringFindInProcKeys(procKeys, spec.Trusted)
 	if err != nil || id == 0 {
-		return Keyring{}, false, err
+		return KernelKeyring{}, false, err
 	}
-	return Keyring{Name: spec.Trusted, ID: id, Trusted: true}, true, nil
+	return KernelKeyring{Name: spec.Trusted, ID: id, Trusted: true}, true, nil
 }
 
 // OpenFallbackKeyring finds spec.Fallback (e.g. _ima) under Parent, or
 // creates it there with permissions that let the kernel's lookup find it
 // for every process.
-func OpenFallbackKeyring(spec RingSpec) (Keyring, error) {
+func OpenFallbackKeyring(spec RingSpec) (KernelKeyring, error) {
 	parent := spec.Parent
 	if parent == 0 {
 		parent = unix.KEY_SPEC_USER_KEYRING
 	}
 	id, err := unix.KeyctlSearch(parent, "keyring", spec.Fallback, 0)
 	if err == nil {
-		return Keyring{Name: spec.Fallback, ID: id}, nil
+		return KernelKeyring{Name: spec.Fallback, ID: id}, nil
 	}
 	if !errors.Is(err, unix.ENOKEY) {
-		return Keyring{}, fmt.Errorf("search keyring %s in %s: %s: %w", spec.Fallback, ringParentName(parent), unix.ErrnoName(ringErrno(err)), err)
+		return KernelKeyring{}, fmt.Errorf("search keyring %s in %s: %s: %w", spec.Fallback, ringParentName(parent), unix.ErrnoName(ringErrno(err)), err)
 	}
 	id, err = unix.AddKey("keyring", spec.Fallback, nil, parent)
 	if err != nil {
-		return Keyring{}, fmt.Errorf("create keyring %s in %s: %s: %w", spec.Fallback, ringParentName(parent), unix.ErrnoName(ringErrno(err)), err)
+		return KernelKeyring{}, fmt.Errorf("create keyring %s in %s: %s: %w", spec.Fallback, ringParentName(parent), unix.ErrnoName(ringErrno(err)), err)
 	}
 	if err := unix.KeyctlSetperm(id, ringPerm); err != nil {
-		return Keyring{}, fmt.Errorf("set permissions %#x on keyring %s (key %d): %s: %w", ringPerm, spec.Fallback, id, unix.ErrnoName(ringErrno(err)), err)
+		return KernelKeyring{}, fmt.Errorf("set permissions %#x on keyring %s (key %d): %s: %w", ringPerm, spec.Fallback, id, unix.ErrnoName(ringErrno(err)), err)
 	}
-	return Keyring{Name: spec.Fallback, ID: id, Created: true}, nil
+	return KernelKeyring{Name: spec.Fallback, ID: id, Created: true}, nil
 }
 
 // ringFindInProcKeys returns the serial of the keyring called name in a

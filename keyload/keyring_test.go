@@ -43,7 +43,7 @@ func TestOpenKeyringCreatesThenFindsFallback(t *testing.T) {
 	}
 	spec := RingSpec{Trusted: ".ima", Fallback: "_ima", Parent: sess, ProcKeys: noTrusted}
 
-	ring, err := OpenKeyring(spec)
+	ring, err := ringOpen(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestOpenKeyringCreatesThenFindsFallback(t *testing.T) {
 		t.Errorf("keyring description %q, want %q", desc, want)
 	}
 
-	again, err := OpenKeyring(spec)
+	again, err := ringOpen(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +86,24 @@ func TestOpenKeyringPrefersTrusted(t *testing.T) {
 	if err := os.WriteFile(keys, []byte(listing), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ring, err := OpenKeyring(RingSpec{Trusted: ".ima", Fallback: "_ima", ProcKeys: keys})
+	ring, err := ringOpen(RingSpec{Trusted: ".ima", Fallback: "_ima", ProcKeys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !ring.Trusted || ring.ID != 0x2c6fe5a2 || ring.Name != ".ima" {
 		t.Errorf("got %+v, want trusted .ima 0x2c6fe5a2", ring)
 	}
-	if _, err := OpenKeyring(RingSpec{Trusted: ".ima", Fallback: "_ima", ProcKeys: keys + ".missing"}); err == nil || !strings.Contains(err.Error(), ".ima") {
+	if _, err := ringOpen(RingSpec{Trusted: ".ima", Fallback: "_ima", ProcKeys: keys + ".missing"}); err == nil || !strings.Contains(err.Error(), ".ima") {
 		t.Errorf("unreadable keys list: %v, want an error naming .ima", err)
 	}
+}
+
+// ringOpen is the agent's way to a keyring: the kernel's trusted one when
+// TrustedKeyring finds it, else the fallback.
+func ringOpen(spec RingSpec) (KernelKeyring, error) {
+	k, ok, err := TrustedKeyring(spec)
+	if err != nil || ok {
+		return k, err
+	}
+	return OpenFallbackKeyring(spec)
 }

@@ -25,22 +25,49 @@ const (
 	MasterKeySize = 32
 )
 
-// MasterKeyType says how the master key reaches the kernel.
-type MasterKeyType string
+// MasterKeyMode says how the boot gives the kernel the EVM master key. The
+// names are the values of imaboot.conf's MASTER_KEY_TYPE (dracut's for user
+// and trusted) and of imaboot-seal's --master-type: one set, so nothing
+// translates between them.
+type MasterKeyMode string
 
 const (
-	// MasterKeyUser: user space unseals it from the TPM and adds it as a
-	// `user` key.
-	MasterKeyUser MasterKeyType = "user"
+	// MasterKeyTPM: imaboot-init unseals the blob from the TPM
+	// (UnsealMasterKey) and adds the secret as a `user` key.
+	MasterKeyTPM MasterKeyMode = "tpm"
 	// MasterKeyTrusted: the kernel unseals it (CONFIG_TRUSTED_KEYS) as a
-	// `trusted` key; user space only prepares the TPM policy session.
-	MasterKeyTrusted MasterKeyType = "trusted"
+	// `trusted` key; user space only prepares the TPM policy session
+	// (LoadTrustedMasterKey).
+	MasterKeyTrusted MasterKeyMode = "trusted"
+	// MasterKeyFile: a plain key file added as a `user` key (AddMasterKey),
+	// no protection at rest beyond the initramfs; dracut calls it user.
+	MasterKeyFile MasterKeyMode = "user"
+	// MasterKeyNone: no master key, so no EVM HMAC key.
+	MasterKeyNone MasterKeyMode = "none"
 )
+
+// ParseMasterKeyMode takes one of the mode names; the error lists them.
+func ParseMasterKeyMode(s string) (MasterKeyMode, error) {
+	switch m := MasterKeyMode(s); m {
+	case MasterKeyTPM, MasterKeyTrusted, MasterKeyFile, MasterKeyNone:
+		return m, nil
+	}
+	return "", fmt.Errorf("must be tpm, trusted, user or none, not %q", s)
+}
+
+// KeyType is the kernel key type the master key has in mode m: `trusted`
+// for MasterKeyTrusted, `user` for the others.
+func (m MasterKeyMode) KeyType() string {
+	if m == MasterKeyTrusted {
+		return "trusted"
+	}
+	return "user"
+}
 
 // MasterKeyRef is how an encrypted key names its master key:
 // "user:kmk" or "trusted:kmk".
-func MasterKeyRef(t MasterKeyType, name string) string {
-	return string(t) + ":" + name
+func MasterKeyRef(m MasterKeyMode, name string) string {
+	return m.KeyType() + ":" + name
 }
 
 // NewMasterKey returns MasterKeySize random bytes. The caller clears it.
@@ -135,7 +162,7 @@ type MasterKeyResult struct {
 	Locked  bool // the lock extend succeeded
 }
 
-// UnsealMasterKey is the boot's master key step in `user` mode:
+// UnsealMasterKey is the boot's master key step in MasterKeyTPM mode:
 //   - read the sealed blob file;
 //   - unseal it through a salted, encrypted PolicyPCR session (package tpm);
 //   - add the secret as the `user` key name in keyring and clear it;
@@ -156,7 +183,7 @@ func UnsealMasterKey(t transport.TPM, blobFile, name string, keyring int) (Maste
 	})
 }
 
-// LoadTrustedMasterKey is the boot's master key step in `trusted` mode
+// LoadTrustedMasterKey is the boot's master key step in MasterKeyTrusted mode
 // (kernels with CONFIG_TRUSTED_KEYS): on the raw TPM device (/dev/tpm0,
 // whose handles the kernel shares), prepare the primary key and a
 // satisfied PolicyPCR session, add the `trusted` key name from the blob

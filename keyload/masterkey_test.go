@@ -82,8 +82,16 @@ func TestTrustedLoadPayload(t *testing.T) {
 	if _, err := hex.DecodeString(strings.Fields(got)[1]); err != nil {
 		t.Error(err)
 	}
-	if MasterKeyRef(MasterKeyTrusted, "kmk") != "trusted:kmk" || MasterKeyRef(MasterKeyUser, "kmk") != "user:kmk" {
+	if MasterKeyRef(MasterKeyTrusted, "kmk") != "trusted:kmk" || MasterKeyRef(MasterKeyTPM, "kmk") != "user:kmk" || MasterKeyRef(MasterKeyFile, "kmk") != "user:kmk" {
 		t.Error("master key references")
+	}
+	for _, s := range []string{"tpm", "trusted", "user", "none"} {
+		if m, err := ParseMasterKeyMode(s); err != nil || string(m) != s {
+			t.Errorf("ParseMasterKeyMode(%q) = %q, %v", s, m, err)
+		}
+	}
+	if _, err := ParseMasterKeyMode("sealed"); err == nil || !strings.Contains(err.Error(), "tpm, trusted, user or none") {
+		t.Errorf("ParseMasterKeyMode(sealed): %v", err)
 	}
 }
 

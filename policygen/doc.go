@@ -23,10 +23,14 @@
 // The grammar was learned by reading the kernel sources of Debian's
 // linux-source-6.1 (6.1.192), linux-source-6.12 (6.12.117),
 // linux-source-7.2 (7.2.13) and linux-source-7.3 (7.3.4, whose policy
-// grammar is 7.2's): security/integrity/ima/ima_policy.c,
+// grammar is 7.2's), and of linux-6.6.y at 6.6.57 (no Debian package;
+// its grammar is what the commit dates had placed at 6.6):
+// security/integrity/ima/ima_policy.c,
 // ima_fs.c (ima_write_policy), ima_template.c, lib/parser.c (match_token),
 // lib/kstrtox.c, lib/uuid.c, crypto/hash_info.c, security/apparmor/audit.c
 // and Documentation/ABI/testing/ima_policy. Versions between those were
 // placed by the dates of the commits that changed the grammar; see
-// grammar.go.
+// grammar.go. Every per-release fact is in the dated tables of grammar.go
+// (and the releases read in version.go); grammarOf resolves them for one
+// release, so adding a release is an edit of those tables.
 package policygen

@@ -182,17 +182,18 @@ func dedupe(lists ...[]string) []string {
 }
 
 func (w *policyWriter) tcb(extra []string) {
+	g := grammarOf(w.opts.Kernel)
 	base := kernelTCBExclusions
-	if w.opts.Kernel.AtLeast(sinceConfigfsExcluded) {
+	if g.has(traitConfigfsExcluded) {
 		base = append(append([]string(nil), base...), "configfs")
 	}
 	names := dedupe(base, extra)
 	w.excludeComment("Not measured", names)
 	for _, n := range names {
 		fs, _ := FilesystemByName(n)
-		// From 6.14 the kernel's own tcb rule for tmpfs excludes only
-		// FILE_CHECK, so executables run from tmpfs are measured.
-		if fs.Name == "tmpfs" && w.opts.Kernel.AtLeast(sinceInlineComment) {
+		// The kernel's own tcb rule for tmpfs may exclude only FILE_CHECK,
+		// so executables run from tmpfs are measured.
+		if fs.Name == "tmpfs" && g.has(traitTmpfsFileCheckOnly) {
 			w.rule("dont_measure", w.fsCondition(fs), "func=FILE_CHECK")
 			continue
 		}

@@ -1,22 +1,33 @@
 package policygen
 
-// Where the grammar changed between the versions whose sources were read
-// (6.1, 6.12, 7.2). A change seen between two read versions is placed at
-// the release that merged the commit named here; "verified" marks a bound
-// taken from the sources read, because the commit could not be dated.
+// Where the grammar changed between the releases whose sources were read
+// (the releases table in version.go). A change seen between two read
+// releases is placed at the release that merged the commit named here;
+// "verified" marks a bound taken from the sources read, because the commit
+// could not be dated. These dates, and the since fields of the tables
+// below, are the only per-release facts: grammarOf resolves them for one
+// release, and nothing else compares releases.
 var (
-	// "ima: Introduce MMAP_CHECK_REQPROT hook" (2023-01-31, merged for 6.3).
+	// "ima: Introduce MMAP_CHECK_REQPROT hook" (2023-01-31, merged for 6.3);
+	// verified: in 6.6.57's ima_parse_rule, absent in 6.1.
 	sinceReqprot = KernelVersion{6, 3, 0}
 	// "integrity: Always reference the blacklist keyring with appraisal"
 	// (2023-08-01, 6.6): appraise_flag= becomes a no-op, every signature
-	// appraisal checks the blacklist.
-	sinceBlacklistAlways = KernelVersion{6, 6, 0}
-	// sha3-256/384/512 in hash_algo_name: verified in 6.12, absent in 6.1.
+	// appraisal checks the blacklist. Verified in 6.6.57: Opt_appraise_flag
+	// only logs, appraise_type= sets IMA_CHECK_BLACKLIST, and the file
+	// hooks of ima_validate_rule allow it.
+	sinceBlacklistAlways = Kernel66
+	// sha3-256/384/512 in hash_algo_name (crypto/hash_info.c): verified in
+	// 6.12, absent in 6.1 and in 6.6.57.
 	sinceSHA3 = Kernel612
 	// "ima: ignore suffixed policy rule comments" (2025-01-03, 6.14).
 	sinceInlineComment = KernelVersion{6, 14, 0}
+	// The built-in tcb rule for tmpfs excludes only FILE_CHECK from 6.14
+	// (the same release as inline comments, a separate change);
+	// 6.6.57's dont_measure_rules still exclude all of tmpfs.
+	sinceTmpfsFileCheckOnly = KernelVersion{6, 14, 0}
 	// dont_audit, fs_subtype=, sigv3 for regular files (no digest_type
-	// ordering rule): verified in 7.2, absent in 6.12.
+	// ordering rule): verified in 7.2, absent in 6.12 (and in 6.6.57).
 	sinceDontAudit = Kernel72
 	sinceFsSubtype = Kernel72
 	sinceSigv3Any  = Kernel72
@@ -24,6 +35,33 @@ var (
 	// verified in 7.3, absent in 7.2.
 	sinceConfigfsExcluded = Kernel73
 )
+
+// A trait is a behaviour of the kernel's parser, or of its built-in
+// policies, that holds from one release on.
+type trait uint
+
+const (
+	// appraise_flag= is accepted and ignored; appraise_type= makes every
+	// signature appraisal consult the blacklist, for file hooks too.
+	traitBlacklistAlways trait = 1 << iota
+	// appraise_type=sigv3 without digest_type=verity (signatures of
+	// regular files), and digest_type= after appraise_type=.
+	traitSigv3Any
+	// A word starting with '#' ends the rule: the rest is a comment.
+	traitInlineComment
+	// The built-in tcb rule for tmpfs excludes only FILE_CHECK.
+	traitTmpfsFileCheckOnly
+	// The built-in tcb and appraise_tcb policies exclude configfs.
+	traitConfigfsExcluded
+)
+
+var traitSince = map[trait]KernelVersion{
+	traitBlacklistAlways:    sinceBlacklistAlways,
+	traitSigv3Any:           sinceSigv3Any,
+	traitInlineComment:      sinceInlineComment,
+	traitTmpfsFileCheckOnly: sinceTmpfsFileCheckOnly,
+	traitConfigfsExcluded:   sinceConfigfsExcluded,
+}
 
 // pageSize bounds one write to the policy file: ima_write_policy cuts a
 // write at PAGE_SIZE-1 bytes (4 KiB pages on the machines targeted).
@@ -123,6 +161,54 @@ var funcs = map[string]hook{
 	"KEY_CHECK":             {canonical: "KEY_CHECK", config: "IMA_MEASURE_ASYMMETRIC_KEYS"},
 	"CRITICAL_DATA":         {canonical: "CRITICAL_DATA"},
 	"SETXATTR_CHECK":        {canonical: "SETXATTR_CHECK"},
+}
+
+// fileHooks are the hooks of ima_validate_rule's first case ("" is a
+// rule without func=); moduleHooks those of its second.
+var (
+	fileHooks         = []string{"", "FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK", "FIRMWARE_CHECK", "POLICY_CHECK"}
+	moduleHooks       = []string{"MODULE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK"}
+	fileOrModuleHooks = append(append([]string(nil), fileHooks...), moduleHooks...)
+)
+
+// fileFlags are the conditions and options every file and module hook
+// takes.
+const fileFlags = fFunc | fMask | fFsmagic | fUID | fFowner | fFsuuid | fInMask | fEUID | fPCR | fFsname | fGID | fEGID | fFgroup | fDigsig | fDirectio | fAlgos
+
+// hookFlags is ima_validate_rule's switch on the hook: the flags a rule
+// may set with each hook, and the releases that widened the sets. A hook
+// not listed allows nothing.
+var hookFlags = []struct {
+	since KernelVersion
+	hooks []string
+	flags flag
+}{
+	{hooks: fileHooks, flags: fileFlags | fVerity},
+	{hooks: moduleHooks, flags: fileFlags | fModsig | fBlacklist},
+	{hooks: []string{"KEXEC_CMDLINE"}, flags: fFunc | fFsmagic | fUID | fFowner | fFsuuid | fEUID | fPCR | fFsname | fGID | fEGID | fFgroup},
+	{hooks: []string{"KEY_CHECK"}, flags: fFunc | fUID | fGID | fPCR | fKeyrings},
+	{hooks: []string{"CRITICAL_DATA"}, flags: fFunc | fUID | fGID | fPCR | fLabel},
+	{hooks: []string{"SETXATTR_CHECK"}, flags: fFunc | fAlgos},
+	{since: sinceBlacklistAlways, hooks: fileHooks, flags: fBlacklist},
+	{since: sinceFsSubtype, hooks: append([]string{"KEXEC_CMDLINE"}, fileOrModuleHooks...), flags: fFsSubtype},
+	{since: sinceSigv3Any, hooks: fileOrModuleHooks, flags: fSigv3},
+}
+
+// hookRules are the rest of ima_validate_rule's switch on the hook, the
+// same in every release read: the actions a hook allows (none listed: all),
+// a flag it needs, whether it refuses LSM conditions, and a hint for the
+// flags it takes.
+var hookRules = map[string]struct {
+	actions   []string
+	needs     flag
+	needsWord string
+	noLSM     bool
+	hint      string
+}{
+	"KEXEC_CMDLINE":  {actions: []string{"measure", "dont_measure"}, hint: " (it takes no mask= and no appraisal options)"},
+	"KEY_CHECK":      {actions: []string{"measure", "dont_measure"}, noLSM: true, hint: " (it takes uid=, gid=, pcr= and keyrings=)"},
+	"CRITICAL_DATA":  {actions: []string{"measure", "dont_measure"}, noLSM: true, hint: " (it takes uid=, gid=, pcr= and label=)"},
+	"SETXATTR_CHECK": {actions: []string{"appraise"}, needs: fAlgos, needsWord: "appraise_algos=", hint: " (it takes only appraise_algos=)"},
 }
 
 // FuncNames lists the func= values in a stable order (aliases last).

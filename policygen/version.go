@@ -14,19 +14,37 @@ type KernelVersion struct {
 	Major, Minor, Patch int
 }
 
-// The versions whose sources were read line by line; others are placed
-// between them by the grammar tables.
+// The releases whose sources were read line by line; others are placed
+// between them by the dated tables of grammar.go.
 var (
-	Kernel61  = KernelVersion{6, 1, 0}
+	Kernel61 = KernelVersion{6, 1, 0}
+	// Kernel66's grammar is what the dates of grammar.go placed there
+	// before its source was read: reading it moved no date.
+	Kernel66  = KernelVersion{6, 6, 0}
 	Kernel612 = KernelVersion{6, 12, 0}
 	Kernel72  = KernelVersion{7, 2, 0}
 	// Kernel73's grammar is 7.2's; its built-in policies also exclude configfs.
 	Kernel73 = KernelVersion{7, 3, 0}
 
 	// OldestKnown and NewestKnown bound the grammar this package models.
-	OldestKnown = Kernel61
-	NewestKnown = Kernel73
+	OldestKnown = releasesRead[0].v
+	NewestKnown = releasesRead[len(releasesRead)-1].v
 )
+
+// releasesRead are the releases read, oldest first, with the source each
+// was read from: security/integrity/ima/ima_policy.c (policy_tokens,
+// ima_parse_rule, ima_validate_rule, the built-in rules), ima_fs.c,
+// ima_template.c and crypto/hash_info.c.
+var releasesRead = []struct {
+	v      KernelVersion
+	source string
+}{
+	{Kernel61, "Debian linux-source-6.1 (6.1.192)"},
+	{Kernel66, "linux-6.6.y stable at 6.6.57 (its IMA files unchanged in grammar since 6.6.0)"},
+	{Kernel612, "Debian linux-source-6.12 (6.12.117)"},
+	{Kernel72, "Debian linux-source-7.2 (7.2.13)"},
+	{Kernel73, "Debian linux-source-7.3 (7.3.4)"},
+}
 
 var releaseRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?`)
 

@@ -40,8 +40,10 @@
 //
 //	type (1) | version=2 (1) | algo (1) | key id (4) | signature size (2) | signature
 //
-// The key id is the last 4 bytes of the signing certificate's SubjectKeyIdentifier:
-// the kernel finds the verifying key in the .ima/_ima (or .evm/_evm) keyring by it.
+// The key id is what the kernel finds the verifying key in the .ima/_ima (or .evm/_evm)
+// keyring by: the last 4 bytes of the signing certificate's SubjectKeyIdentifier or,
+// for a certificate without one, of its raw serial number and issuer Name (DER content
+// octets, serial first). internal/keyid holds the rule; imaboot-init reports the same id.
 // For RSA the signature is PKCS#1 v1.5 over the digest with its DigestInfo (so RSA
 // signatures are deterministic); for ECDSA it is the DER SEQUENCE{r, s} over the digest.
 // In security.ima, the signed digest is the file digest in the algorithm of the header.

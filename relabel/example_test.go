@@ -36,11 +36,11 @@ func ExampleRun() {
 }
 
 func ExampleVerify() {
-	kr, err := relabel.LoadKeyring("/etc/keys/ima")
+	keys, err := relabel.LoadPublicKeys("/etc/keys/ima")
 	if err != nil {
 		log.Fatal(err)
 	}
-	rep, err := relabel.Verify(context.Background(), relabel.VerifyOptions{Paths: []string{"/usr/bin"}, Keyring: kr})
+	rep, err := relabel.Verify(context.Background(), relabel.VerifyOptions{Paths: []string{"/usr/bin"}, Keys: keys})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -73,7 +73,8 @@ func run(t *testing.T, name string, args ...string) []byte {
 
 // testKey makes a key and self-signed certificate with openssl. kind is "rsa" or "ec";
 // skid is a hex SubjectKeyIdentifier, or "" for openssl's default (SHA-1 of the public
-// key, which is also the key id evmctl computes).
+// key, which is also the key id evmctl computes), or "none" for a certificate without
+// one (and without an AuthorityKeyIdentifier, which openssl would derive from it).
 type testKey struct{ key, certPEM, certDER string }
 
 func makeKey(t *testing.T, dir, name, kind, skid string) testKey {
@@ -88,7 +89,11 @@ func makeKey(t *testing.T, dir, name, kind, skid string) testKey {
 	case "ec":
 		args = append(args, "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")
 	}
-	if skid != "" {
+	switch skid {
+	case "":
+	case "none":
+		args = append(args, "-addext", "subjectKeyIdentifier=none", "-addext", "authorityKeyIdentifier=none")
+	default:
 		args = append(args, "-addext", "subjectKeyIdentifier="+skid)
 	}
 	run(t, "openssl", args...)

@@ -85,11 +85,11 @@ func TestSignaturesInterop(t *testing.T) {
 				run(t, "evmctl", "ima_verify", "--key", k.certDER, mine)
 			}
 			// We accept evmctl's.
-			kr, err := LoadKeyring(k.certDER)
+			keys, err := LoadPublicKeys(k.certDER)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{theirs}, Keyring: kr})
+			rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{theirs}, Keys: keys})
 			if err != nil || rep.Verified != 1 || rep.Failed != 0 {
 				t.Fatalf("verify evmctl's label: %+v %v", rep, err)
 			}
@@ -100,7 +100,7 @@ func TestSignaturesInterop(t *testing.T) {
 					t.Errorf("evmctl accepted a changed file: %s", out)
 				}
 			}
-			rep, _ = Verify(context.Background(), VerifyOptions{Paths: []string{mine}, Keyring: kr})
+			rep, _ = Verify(context.Background(), VerifyOptions{Paths: []string{mine}, Keys: keys})
 			if rep.Failed != 1 {
 				t.Errorf("changed file verified: %+v", rep)
 			}
@@ -134,8 +134,8 @@ func TestEVMPortableInterop(t *testing.T) {
 		}
 	}
 	run(t, "evmctl", "verify", "--key", k.certDER, mine)
-	kr, _ := LoadKeyring(k.certPEM)
-	rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{theirs}, Keyring: kr})
+	keys, _ := LoadPublicKeys(k.certPEM)
+	rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{theirs}, Keys: keys})
 	if err != nil || rep.Verified != 1 || rep.EVMVerified != 1 {
 		t.Fatalf("verify evmctl's labels: %+v %v", rep, err)
 	}
@@ -143,7 +143,7 @@ func TestEVMPortableInterop(t *testing.T) {
 	if err := exec.Command("chmod", "0755", theirs).Run(); err != nil {
 		t.Fatal(err)
 	}
-	rep, _ = Verify(context.Background(), VerifyOptions{Paths: []string{theirs}, Keyring: kr})
+	rep, _ = Verify(context.Background(), VerifyOptions{Paths: []string{theirs}, Keys: keys})
 	if rep.Failed != 1 || rep.EVMVerified != 0 {
 		t.Fatalf("mode change not detected: %+v", rep)
 	}

@@ -38,8 +38,8 @@ type fileResult struct {
 type labeler struct {
 	o     *Options
 	buf   []byte
-	own   *Keyring  // the signer's public key, to recognise our own labels
-	links *sync.Map // inodes with several names already taken by a worker
+	own   *PublicKeys // the signer's public key, to recognise our own labels
+	links *sync.Map   // inodes with several names already taken by a worker
 }
 
 // inode identifies a file with several hard links, labeled once.
@@ -48,7 +48,7 @@ type inode struct{ dev, ino uint64 }
 func newLabeler(o *Options, links *sync.Map) *labeler {
 	lb := &labeler{o: o, buf: make([]byte, 256<<10), links: links}
 	if o.Signer != nil {
-		lb.own = NewKeyring()
+		lb.own = NewPublicKeys()
 		lb.own.AddKey(o.Signer.KeyID, o.Signer.Public())
 	}
 	return lb

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -27,8 +26,8 @@ type Signer struct {
 var ErrKeyMismatch = errors.New("private key does not match the certificate")
 
 // LoadSigner reads a PEM private key (PKCS#1, SEC 1 or PKCS#8; RSA or ECDSA, not
-// encrypted) and its certificate (PEM or DER). The key id is the last 4 bytes of the
-// certificate's SubjectKeyIdentifier, which is how the kernel finds the key.
+// encrypted) and its certificate (PEM or DER). The key id is the one the kernel finds
+// the certificate's key by (certKeyID).
 func LoadSigner(keyPath, certPath string) (*Signer, error) {
 	key, err := LoadPrivateKey(keyPath)
 	if err != nil {
@@ -53,10 +52,10 @@ func NewSigner(key crypto.Signer, cert *x509.Certificate) (*Signer, error) {
 	if !publicKeysEqual(key.Public(), cert.PublicKey) {
 		return nil, ErrKeyMismatch
 	}
-	if len(cert.SubjectKeyId) < 4 {
-		return nil, fmt.Errorf("certificate %q has no SubjectKeyIdentifier: the kernel looks signing keys up by it (give the key id explicitly)", cert.Subject)
+	id, err := certKeyID(cert)
+	if err != nil {
+		return nil, err
 	}
-	id := binary.BigEndian.Uint32(cert.SubjectKeyId[len(cert.SubjectKeyId)-4:])
 	return &Signer{key: key, KeyID: id, Cert: cert}, nil
 }
 

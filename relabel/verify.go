@@ -31,7 +31,7 @@ const (
 type VerifyOptions struct {
 	Paths            []string
 	Root             string
-	Keyring          *Keyring // certificates for signatures (nil: every signature is unknown-key)
+	Keys             *PublicKeys // certificates' keys for signatures (nil: every signature is unknown-key)
 	EVMExtraXattrs   []string
 	CrossFilesystems bool
 	Exclude          []string
@@ -75,9 +75,9 @@ func Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 	if err := ro.resolve(); err != nil {
 		return VerifyReport{}, err
 	}
-	kr := o.Keyring
-	if kr == nil {
-		kr = NewKeyring()
+	keys := o.Keys
+	if keys == nil {
+		keys = NewPublicKeys()
 	}
 	start := time.Now()
 	rep := VerifyReport{ByStatus: map[Status]int64{}, Problems: []FileVerdict{}, WalkErrors: []Failure{}}
@@ -106,7 +106,7 @@ func Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 	err := runWorkers(ctx, &ro, c, func() func(walkItem) fileResult {
 		buf := make([]byte, 256<<10)
 		return func(it walkItem) fileResult {
-			v := verifyFile(it.path, kr, o.EVMExtraXattrs, buf)
+			v := verifyFile(it.path, keys, o.EVMExtraXattrs, buf)
 			return fileResult{path: it.path, action: ActionVerified, bytes: it.size, verdict: &v}
 		}
 	})
@@ -119,7 +119,7 @@ func Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 }
 
 // verifyFile checks one file's security.ima, then its security.evm.
-func verifyFile(path string, kr *Keyring, extra []string, buf []byte) FileVerdict {
+func verifyFile(path string, keys *PublicKeys, extra []string, buf []byte) FileVerdict {
 	v := FileVerdict{Path: path, EVM: StatusNone}
 	f, _, err := openNoFollow(path)
 	if err != nil {
@@ -134,14 +134,14 @@ func verifyFile(path string, kr *Keyring, extra []string, buf []byte) FileVerdic
 	case !ok:
 		v.IMA = StatusMissing
 	default:
-		v.IMA, v.IMALabel, v.Detail = verifyIMA(f, raw, kr, buf)
+		v.IMA, v.IMALabel, v.Detail = verifyIMA(f, raw, keys, buf)
 	}
 	raw, ok, err = fgetxattr(f, XattrEVM)
 	switch {
 	case err != nil:
 		v.EVM, v.Detail = StatusError, joinDetail(v.Detail, err.Error())
 	case ok:
-		st, d := verifyEVM(f, raw, kr, extra)
+		st, d := verifyEVM(f, raw, keys, extra)
 		v.EVM, v.Detail = st, joinDetail(v.Detail, d)
 	}
 	return v
@@ -154,7 +154,7 @@ func joinDetail(a, b string) string {
 	return a + "; " + b
 }
 
-func verifyIMA(f *os.File, raw []byte, kr *Keyring, buf []byte) (Status, string, string) {
+func verifyIMA(f *os.File, raw []byte, keys *PublicKeys, buf []byte) (Status, string, string) {
 	l, err := ParseLabel(raw)
 	if err != nil {
 		return StatusMalformed, "", fmt.Sprintf("security.ima %x: %v", raw, err)
@@ -181,7 +181,7 @@ func verifyIMA(f *os.File, raw []byte, kr *Keyring, buf []byte) (Status, string,
 		}
 		return StatusOK, desc, ""
 	}
-	err = kr.VerifyDigest(l, digest)
+	err = keys.VerifyDigest(l, digest)
 	return sigStatus(err), desc, errDetail(err)
 }
 
@@ -210,7 +210,7 @@ func sortVerdicts(v []FileVerdict) {
 	sort.Slice(v, func(i, j int) bool { return v[i].Path < v[j].Path })
 }
 
-func verifyEVM(f *os.File, raw []byte, kr *Keyring, extra []string) (Status, string) {
+func verifyEVM(f *os.File, raw []byte, keys *PublicKeys, extra []string) (Status, string) {
 	l, err := ParseLabel(raw)
 	if err != nil {
 		return StatusMalformed, fmt.Sprintf("security.evm %x: %v", raw, err)
@@ -233,7 +233,7 @@ func verifyEVM(f *os.File, raw []byte, kr *Keyring, extra []string) (Status, str
 	if err != nil {
 		return StatusUnsupported, "evm: " + err.Error()
 	}
-	err = kr.VerifyDigest(l, d)
+	err = keys.VerifyDigest(l, d)
 	if err != nil {
 		return sigStatus(err), "evm: " + err.Error()
 	}

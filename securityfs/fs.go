@@ -100,7 +100,7 @@ func (fs FS) openKernelLog() (KernelLog, error) {
 	if fs.OpenKernelLog != nil {
 		return fs.OpenKernelLog()
 	}
-	return OpenKmsg("/dev/kmsg")
+	return OpenKmsgReader("/dev/kmsg")
 }
 
 // fdWriter writes with write(2) directly: os.File.Write panics when the

@@ -16,9 +16,10 @@ type kmsg struct {
 	buf []byte
 }
 
-// OpenKmsg opens a /dev/kmsg-format device non-blocking, positioned after
-// the last record already logged, so Read returns only what comes next.
-func OpenKmsg(path string) (KernelLog, error) {
+// OpenKmsgReader opens a /dev/kmsg-format device for reading, non-blocking,
+// positioned after the last record already logged, so Read returns only
+// what comes next. (The agent's log writer is initagent's openKmsgWriter.)
+func OpenKmsgReader(path string) (KernelLog, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &PathError{Op: "open kernel log", Path: path, Err: err}

@@ -18,7 +18,7 @@ func TestKmsgFollowsFromOpen(t *testing.T) {
 	if err := os.WriteFile("/dev/kmsg", []byte(before+"\n"), 0); err != nil {
 		t.Skipf("cannot write /dev/kmsg: %v", err)
 	}
-	log, err := OpenKmsg("/dev/kmsg")
+	log, err := OpenKmsgReader("/dev/kmsg")
 	if err != nil {
 		t.Fatal(err)
 	}

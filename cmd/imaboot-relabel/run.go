@@ -222,15 +222,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "imaboot-relabel verify: no PATH given (see --help)")
 		return exitUsage
 	}
-	kr := relabel.NewKeyring()
+	keys := relabel.NewPublicKeys()
 	if len(certs) > 0 {
 		var err error
-		if kr, err = relabel.LoadKeyring(certs...); err != nil {
+		if keys, err = relabel.LoadPublicKeys(certs...); err != nil {
 			fmt.Fprintf(stderr, "imaboot-relabel verify: %v\n", err)
 			return exitUsage
 		}
 	}
-	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keyring: kr, EVMExtraXattrs: c.evmXatt,
+	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keys: keys, EVMExtraXattrs: c.evmXatt,
 		CrossFilesystems: c.crossFS, Exclude: c.exclude, Workers: c.workers}
 	c.setup(&o.Progress, stderr)
 	rep, err := relabel.Verify(ctx, o)

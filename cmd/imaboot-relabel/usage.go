@@ -16,8 +16,9 @@ Flags:
   --hash               write hashes (default)
   --sign               sign immutable files; needs --key and --cert (or --keyid)
   --key FILE           PEM private key (RSA or ECDSA P-256/P-384, unencrypted)
-  --cert FILE          the key's certificate (PEM or DER); its SubjectKeyIdentifier's
-                       last 4 bytes are the key id the kernel looks the key up by
+  --cert FILE          the key's certificate (PEM or DER); signatures carry the key id
+                       the kernel looks it up by: the last 4 bytes of its
+                       SubjectKeyIdentifier, or of its serial and issuer without one
   --keyid HEX          key id to use instead of a certificate's (8 hex digits)
   --evm MODE           none (default) or portable: add portable EVM signatures (0x05) to
                        signed files

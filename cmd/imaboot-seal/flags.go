@@ -66,7 +66,7 @@ func (a *app) parse(args []string) (func() (int, error), error) {
 	fs.StringVar(&a.masterName, "master-name", keyload.DefaultMasterKeyName, "")
 	fs.IntVar(&a.evmKeyLen, "evm-key-len", keyload.DefaultEVMKeyLen, "")
 	fs.StringVar(&a.passFile, "passphrase-file", "", "")
-	fs.StringVar(&a.masterType, "master-type", string(keyload.MasterKeyUser), "")
+	fs.StringVar(&a.masterType, "master-type", string(keyload.MasterKeyTPM), "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 

@@ -53,12 +53,13 @@ Flags (init):
                       files labelled with its HMACs must be relabelled)
   --master-name NAME  kernel name of the master key (default kmk)
   --evm-key-len N     EVM key length in bytes (default 64)
-  --master-type TYPE  how the boot gives the kernel the master key: user
-                      (default: imaboot-init unseals it and adds a user
-                      key) or trusted (the kernel unseals it as a trusted
-                      key; needs CONFIG_TRUSTED_KEYS, and --tpm /dev/tpm0
+  --master-type TYPE  how the boot gives the kernel the master key, the
+                      MASTER_KEY_TYPE to configure: tpm (default:
+                      imaboot-init unseals it and adds a user key) or
+                      trusted (the kernel unseals it as a trusted key;
+                      needs CONFIG_TRUSTED_KEYS, and --tpm /dev/tpm0
                       because the kernel uses real TPM handles). The EVM
-                      key blob names the type.
+                      key blob names the kernel key type (user or trusted).
 
 Examples:
   imaboot-seal init

@@ -212,7 +212,8 @@ func TestUsage(t *testing.T) {
 		{"init", "--pcr-value", "7=abcd", "--tpm", "unix:/nonexistent"},
 		{"init", "--pcrs", "7,x"},
 		{"init", "--lock-pcr", "0"},
-		{"init", "--master-type", "tpm"},
+		{"init", "--master-type", "user"}, // a key file: not sealed
+		{"init", "--master-type", "none"},
 		{"init", "--master-type", "trusted"}, // needs the raw device
 		{"reseal", "--master-type", "trusted"},
 	} {

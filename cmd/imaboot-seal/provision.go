@@ -32,14 +32,17 @@ func (a *app) init() (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	switch keyload.MasterKeyType(a.masterType) {
-	case keyload.MasterKeyUser:
+	mtype := keyload.MasterKeyMode(a.masterType)
+	switch mtype {
+	case keyload.MasterKeyTPM:
 	case keyload.MasterKeyTrusted:
 		if a.tpmPath == tpm.DefaultDevice {
 			return exitUsage, fmt.Errorf("--master-type trusted: the kernel needs real TPM handles: use --tpm /dev/tpm0, not the resource manager %s", tpm.DefaultDevice)
 		}
+	case keyload.MasterKeyFile:
+		return exitUsage, errors.New("--master-type user is MASTER_KEY_TYPE=user, a plain master key file, which imaboot-seal does not make: want tpm (imaboot-init unseals the key; this was called user before) or trusted")
 	default:
-		return exitUsage, fmt.Errorf("--master-type %q: want user or trusted", a.masterType)
+		return exitUsage, fmt.Errorf("--master-type %q: want tpm or trusted", a.masterType)
 	}
 	t, err := tpm.Open(a.tpmPath)
 	if err != nil {
@@ -63,7 +66,6 @@ func (a *app) init() (int, error) {
 		return exitFailed, fmt.Errorf("init: %w", err)
 	}
 	var evmBlob []byte
-	mtype := keyload.MasterKeyType(a.masterType)
 	err = inPrivateSession(func(sess int) error {
 		if mtype == keyload.MasterKeyTrusted {
 			// The kernel unseals the blob just made, as at boot; the EVM

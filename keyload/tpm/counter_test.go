@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
-// Counter wraps a TPM and records the command code of every command sent
+// Counter (a test helper) wraps a TPM and records the command code of every command sent
 // through it, so a benchmark or test can prove what a path asks of the TPM.
 type Counter struct {
 	TPM transport.TPM

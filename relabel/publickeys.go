@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -18,18 +17,20 @@ var (
 	ErrBadSignature = errors.New("bad signature")
 )
 
-// Keyring holds verifying certificates by key id, as the kernel's .ima and .evm keyrings do.
-type Keyring struct {
+// PublicKeys is a set of verifying public keys by key id, taken from certificates: what
+// the kernel's .ima and .evm keyrings hold, for checking labels in user space. (The
+// kernel keyrings themselves are keyload.KernelKeyring.)
+type PublicKeys struct {
 	keys map[uint32][]crypto.PublicKey
 }
 
-// NewKeyring returns an empty keyring.
-func NewKeyring() *Keyring { return &Keyring{keys: map[uint32][]crypto.PublicKey{}} }
+// NewPublicKeys returns an empty set.
+func NewPublicKeys() *PublicKeys { return &PublicKeys{keys: map[uint32][]crypto.PublicKey{}} }
 
-// LoadKeyring reads certificates (PEM or DER) from files and from the regular files
+// LoadPublicKeys reads certificates (PEM or DER) from files and from the regular files
 // of directories (one level, as /etc/keys/ima).
-func LoadKeyring(paths ...string) (*Keyring, error) {
-	k := NewKeyring()
+func LoadPublicKeys(paths ...string) (*PublicKeys, error) {
+	k := NewPublicKeys()
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -63,20 +64,22 @@ func LoadKeyring(paths ...string) (*Keyring, error) {
 	return k, nil
 }
 
-// AddCertificate adds a certificate under the last 4 bytes of its SubjectKeyIdentifier.
-func (k *Keyring) AddCertificate(c *x509.Certificate) error {
-	if len(c.SubjectKeyId) < 4 {
-		return fmt.Errorf("certificate %q has no SubjectKeyIdentifier", c.Subject)
+// AddCertificate adds a certificate's key under the key id the kernel finds it by
+// (certKeyID).
+func (k *PublicKeys) AddCertificate(c *x509.Certificate) error {
+	id, err := certKeyID(c)
+	if err != nil {
+		return err
 	}
-	k.AddKey(binary.BigEndian.Uint32(c.SubjectKeyId[len(c.SubjectKeyId)-4:]), c.PublicKey)
+	k.AddKey(id, c.PublicKey)
 	return nil
 }
 
 // AddKey adds a public key under an explicit key id.
-func (k *Keyring) AddKey(id uint32, pub crypto.PublicKey) { k.keys[id] = append(k.keys[id], pub) }
+func (k *PublicKeys) AddKey(id uint32, pub crypto.PublicKey) { k.keys[id] = append(k.keys[id], pub) }
 
 // Len returns the number of keys.
-func (k *Keyring) Len() int {
+func (k *PublicKeys) Len() int {
 	n := 0
 	for _, v := range k.keys {
 		n += len(v)
@@ -87,7 +90,7 @@ func (k *Keyring) Len() int {
 // VerifyDigest checks a signature label over a digest made with the label's algorithm.
 // It returns ErrUnknownKey when no key has the label's key id, ErrBadSignature when
 // none of them verifies it.
-func (k *Keyring) VerifyDigest(l *Label, digest []byte) error {
+func (k *PublicKeys) VerifyDigest(l *Label, digest []byte) error {
 	if !l.IsSignature() {
 		return fmt.Errorf("%w: %s is not a signature", ErrMalformed, l.Type)
 	}
