@@ -277,6 +277,10 @@ func TestFromDpkg(t *testing.T) {
 		}
 		rep := runLogged(t, filepath.Join(bins, "imaboot-relabel"), "--from-dpkg", "--root", tr.dir, "-q")
 		t.Logf("imaboot-relabel --from-dpkg:\n%s", tail(rep, 3000))
+		// The kernel image was left unsigned: its package is named, with its files.
+		if !matches(`^no-manifest linux-image-\S+: \d+ files stay unlabeled`, rep) || !matches(`^summary: \d+ packages, [1-9]\d* labeled, \d+ verified, 0 mismatches, 2 packages without manifest`, rep) {
+			t.Errorf("the --from-dpkg report does not name the unsigned kernel package or labeled nothing:\n%s", tail(rep, 3000))
+		}
 		// The test's own files and imaboot's, owned by no package: signed
 		// with the key, as an integrator signs what it adds.
 		own := []string{checkInit, "/usr/sbin/imaboot-init", "/usr/bin/imaboot-relabel"}
