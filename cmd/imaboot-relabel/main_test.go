@@ -141,3 +141,14 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("no ETA before the walk ends: %q", got)
 	}
 }
+
+func TestFromDpkgExitCodes(t *testing.T) {
+	var out, errb strings.Builder
+	if code := run([]string{"--from-dpkg", "/usr"}, &out, &errb); code != exitUsage {
+		t.Errorf("a PATH with --from-dpkg: exit %d, want %d", code, exitUsage)
+	}
+	errb.Reset()
+	if code := run([]string{"--from-dpkg", "--root", t.TempDir()}, &out, &errb); code != exitFailures || !strings.Contains(errb.String(), "dpkg status") {
+		t.Errorf("a root without dpkg database: exit %d, stderr %q", code, errb.String())
+	}
+}

@@ -55,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "verify" {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	}
+	for _, a := range args {
+		if a == "--from-dpkg" || a == "-from-dpkg" {
+			return runFromDpkg(args, stdout, stderr)
+		}
+	}
 	return runLabel(ctx, args, stdout, stderr)
 }
 

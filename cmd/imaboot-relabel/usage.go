@@ -2,6 +2,7 @@ package main
 
 const usageLabel = `Usage: imaboot-relabel [flags] PATH...
        imaboot-relabel verify [flags] PATH...
+       imaboot-relabel --from-dpkg [--pending] [--root DIR] ...   (see --from-dpkg --help)
 
 Labels every regular file under PATH with security.ima: a hash (--hash, the default)
 or a signature (--sign), and optionally a portable EVM signature (--evm portable).

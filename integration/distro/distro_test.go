@@ -91,6 +91,8 @@ type tree struct {
 	// tpmState is the swtpm state the EVM master key was sealed in ("" when
 	// the tree has no EVM key); each boot gets a copy.
 	tpmState string
+	// key signs the tree (its certificate is in /etc/keys/ima).
+	key fixture.SigningKey
 }
 
 // options of a prepared tree.
@@ -101,6 +103,13 @@ type options struct {
 	// signatures to the labels (once the HMAC key is loaded, a file with an
 	// IMA signature and no security.evm fails appraisal).
 	evm bool
+	// policy replaces the default policy; check replaces checkScript.
+	policy, check string
+	// setup runs on the host after imaboot is installed and configured,
+	// before the generators and the labeling.
+	setup func(t *testing.T, tr *tree)
+	// label replaces the default labeling (every file signed).
+	label func(t *testing.T, tr *tree)
 }
 
 // prepare copies the cached root, installs imaboot with scripts/install,
@@ -115,17 +124,24 @@ func prepare(t *testing.T, cachedRoot string, opts options, gens map[string][]st
 	t.Logf("copied the cached root in %v", time.Since(t0).Round(time.Second))
 
 	runLogged(t, filepath.Join(repo, "scripts/install"), "DESTDIR="+tr.dir, "PREFIX=/usr", "BIN="+bins)
-	keys := t.TempDir()
-	key, certPEM, certDER := filepath.Join(keys, "ima.key"), filepath.Join(keys, "ima.pem"), filepath.Join(keys, "ima.der")
-	runLogged(t, "openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=imaboot distro test",
-		"-addext", "keyUsage=digitalSignature", "-newkey", "rsa:2048", "-keyout", key, "-out", certPEM)
-	runLogged(t, "openssl", "x509", "-in", certPEM, "-outform", "DER", "-out", certDER)
-	der, err := os.ReadFile(certDER)
+	var err error
+	if tr.key, err = fixture.NewSigningKey(t.TempDir(), "distro-test", "rsa"); err != nil {
+		t.Fatal(err)
+	}
+	key, certPEM := tr.key.Key, tr.key.CertPEM
+	der, err := os.ReadFile(tr.key.CertDER)
 	if err != nil {
 		t.Fatal(err)
 	}
 	write(t, tr.dir, "/etc/keys/ima/distro-test.der", string(der), 0o644)
-	write(t, tr.dir, "/etc/imaboot/ima-policy", policy, 0o644)
+	pol, check := policy, checkScript
+	if opts.policy != "" {
+		pol = opts.policy
+	}
+	if opts.check != "" {
+		check = opts.check
+	}
+	write(t, tr.dir, "/etc/imaboot/ima-policy", pol, 0o644)
 	conf := "# imaboot in the distro VM test\nMODE=enforce\n"
 	if opts.evm {
 		write(t, tr.dir, "/etc/keys/evm/distro-test.der", string(der), 0o644)
@@ -133,10 +149,13 @@ func prepare(t *testing.T, cachedRoot string, opts options, gens map[string][]st
 		conf += "MASTER_KEY_TYPE=tpm\n"
 	}
 	write(t, tr.dir, "/etc/imaboot/imaboot.conf", conf, 0o644)
-	write(t, tr.dir, checkInit, checkScript, 0o755)
+	write(t, tr.dir, checkInit, check, 0o755)
 	write(t, tr.dir, "/etc/systemd/system/"+checkTarget, checkTargetUnit, 0o644)
 	write(t, tr.dir, "/etc/systemd/system/imaboot-check.service", checkServiceUnit, 0o644)
 
+	if opts.setup != nil {
+		opts.setup(t, &tr)
+	}
 	for name, args := range gens {
 		t1 := time.Now()
 		inChroot(t, tr.dir, args...)
@@ -149,12 +168,16 @@ func prepare(t *testing.T, cachedRoot string, opts options, gens map[string][]st
 	}
 
 	t1 := time.Now()
-	relabel := []string{"--sign", "--key", key, "--cert", certPEM, "--root", tr.dir, "--progress", "never"}
-	if opts.evm {
-		relabel = append(relabel, "--evm", "portable")
+	if opts.label != nil {
+		opts.label(t, &tr)
+	} else {
+		relabel := []string{"--sign", "--key", key, "--cert", certPEM, "--root", tr.dir, "--progress", "never"}
+		if opts.evm {
+			relabel = append(relabel, "--evm", "portable")
+		}
+		runLogged(t, filepath.Join(bins, "imaboot-relabel"), append(relabel, tr.dir)...)
 	}
-	runLogged(t, filepath.Join(bins, "imaboot-relabel"), append(relabel, tr.dir)...)
-	t.Logf("signed the tree in %v", time.Since(t1).Round(time.Second))
+	t.Logf("labeled the tree in %v", time.Since(t1).Round(time.Second))
 	// A copy made after labeling: a new file without security.ima.
 	unsigned := filepath.Join(tr.dir, "usr/local/bin/unsigned-true")
 	os.Remove(unsigned)

@@ -66,7 +66,7 @@ func run(m *testing.M) int {
 func binaries(t testing.TB) string {
 	t.Helper()
 	binsOnce.Do(func() {
-		_, binsErr = fixture.Build(repo, binDir, "imaboot-init", "imaboot-policygen", "imaboot-relabel", "imaboot-seal", "imaboot-mkinitramfs")
+		_, binsErr = fixture.Build(repo, binDir, "imaboot-init", "imaboot-policygen", "imaboot-relabel", "imaboot-seal", "imaboot-mkinitramfs", "imaboot-debsign", "imaboot-dpkg-deb")
 	})
 	if binsErr != nil {
 		t.Fatal(binsErr)

@@ -1,0 +1,72 @@
+package relabel
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrMismatch is wrapped when a file's content does not hash to the digest a
+// signature was made over: the label is not written.
+var ErrMismatch = errors.New("content does not match the signed digest")
+
+// ApplySigned writes a label made elsewhere (a signature over digest in
+// algo) onto path, but only once the file's current content hashes to
+// digest. Hashing and the write happen on the same open descriptor, with
+// the same before/after checks as a labeling run; the file is opened
+// without following a final symlink. It reports whether it wrote (false
+// when the label was already there).
+func ApplySigned(path string, algo HashAlgo, digest, label []byte) (bool, error) {
+	f, _, err := openNoFollow(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return ApplySignedFile(f, algo, digest, label)
+}
+
+// Unlike a labeling run it does not wait for the ctime tick to pass: a write
+// that lands unseen in the same tick leaves a signature over the old digest,
+// which the kernel refuses (fail closed), never a label it would accept.
+
+// ApplySignedFile is ApplySigned on a file opened for reading by the caller
+// (for instance inside a root with openat2); f.Name() names it in errors.
+func ApplySignedFile(f *os.File, algo HashAlgo, digest, label []byte) (bool, error) {
+	path := f.Name()
+	before, st, err := statFile(f)
+	if err != nil {
+		return false, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false, fmt.Errorf("%s: not a regular file", path)
+	}
+	got, err := hashReader(f, algo, make([]byte, 256<<10))
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	after, _, err := statFile(f)
+	if err != nil {
+		return false, err
+	}
+	if after != before {
+		return false, fmt.Errorf("%s: %w; not labeled", path, ErrChanged)
+	}
+	if !bytes.Equal(got, digest) {
+		return false, fmt.Errorf("%s: %w (%s:%x, signed %x); not labeled", path, ErrMismatch, algo, got, digest)
+	}
+	old, hadOld, err := fgetxattr(f, XattrIMA)
+	if err != nil {
+		return false, err
+	}
+	if hadOld && bytes.Equal(old, label) {
+		return false, nil
+	}
+	lb := &labeler{o: &Options{}}
+	if err := lb.setChecked(f, before, XattrIMA, label, old, hadOld); err != nil {
+		return false, err
+	}
+	return true, dropStaleEVMSignature(f)
+}
