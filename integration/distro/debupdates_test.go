@@ -198,9 +198,7 @@ func TestDebianUpdates(t *testing.T) {
 		os.Remove(filepath.Join(tr.dir, "etc/apt/sources.list"))
 		installDpkgHooks(t, tr.dir)
 	}
-	tr := prepare(t, root, options{policy: seedAppraisePolicy, check: updatesCheck, setup: setup}, map[string][]string{
-		"initramfs-tools": {"sh", "-c", "update-initramfs -u -k " + kver + " && cp /boot/initrd.img-" + kver + " /boot/initrd-initramfs-tools.img"},
-	})
+	tr := prepare(t, root, options{policy: seedAppraisePolicy, check: updatesCheck, setup: setup}, initramfsTools(kver))
 	t0 := time.Now()
 	m := boot(t, tr, tr.initrds["initramfs-tools"], "")
 	expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
@@ -290,9 +288,7 @@ func TestFromDpkg(t *testing.T) {
 		}
 		runLogged(t, filepath.Join(bins, "imaboot-relabel"), args...)
 	}
-	tr := prepare(t, root, options{policy: seedAppraisePolicy, label: label}, map[string][]string{
-		"initramfs-tools": {"sh", "-c", "update-initramfs -u -k " + kver + " && cp /boot/initrd.img-" + kver + " /boot/initrd-initramfs-tools.img"},
-	})
+	tr := prepare(t, root, options{policy: seedAppraisePolicy, label: label}, initramfsTools(kver))
 	m := boot(t, tr, tr.initrds["initramfs-tools"], "")
 	expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
 	expect(t, m, `ROOTINIT: pid=\d+ init=systemd\n`)

@@ -499,9 +499,7 @@ func TestInitramfsTools(t *testing.T) {
 	t.Parallel()
 	root := baseRoot(t)
 	kver := kernelRelease(t, root)
-	tr := prepare(t, root, options{}, map[string][]string{
-		"initramfs-tools": {"sh", "-c", "update-initramfs -u -k " + kver + " && cp /boot/initrd.img-" + kver + " /boot/initrd-initramfs-tools.img"},
-	})
+	tr := prepare(t, root, options{}, initramfsTools(kver))
 	t.Run("unconfigured-adds-nothing", func(t *testing.T) {
 		unconfiguredAddsNothing(t, tr, "mkinitramfs", "-o", "/tmp/noconf.img", kver)
 	})
@@ -512,6 +510,14 @@ func TestInitramfsTools(t *testing.T) {
 		stopped: `(?s)\nimaboot: enforce: step ima-policy failed[^\n]*\nRebooting automatically due to panic= boot argument`,
 		exits:   true,
 	})
+}
+
+// initramfsTools is the generator step of the initramfs-tools trees: the
+// root's own update-initramfs, the image kept as initrd-initramfs-tools.img.
+func initramfsTools(kver string) map[string][]string {
+	return map[string][]string{
+		"initramfs-tools": {"sh", "-c", "update-initramfs -u -k " + kver + " && cp /boot/initrd.img-" + kver + " /boot/initrd-initramfs-tools.img"},
+	}
 }
 
 // lsmWithoutBPF is Debian's default LSM list without bpf.
