@@ -165,7 +165,6 @@ func flatRepo(t testing.TB, dir string, debs ...string) {
 	}
 }
 
-
 // installDpkgHooks installs the dpkg-deb shim and the post-invoke labeler
 // inside the tree, as an admin would on the machine.
 func installDpkgHooks(t testing.TB, root string) {
