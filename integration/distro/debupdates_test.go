@@ -154,7 +154,7 @@ func rebuildVersion(t testing.TB, deb, version, outDir string) string {
 	return out
 }
 
-// flatRepo copies debs into dir and writes its Packages index.
+// flatRepo copies debs into dir (the index is written by the caller).
 func flatRepo(t testing.TB, dir string, debs ...string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
