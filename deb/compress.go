@@ -43,6 +43,9 @@ func (c Compression) Reader(b []byte) (io.ReadCloser, error) {
 	case Gzip:
 		return gzip.NewReader(r)
 	case XZ:
+		if tool := xzTool(); tool != "" {
+			return toolReader(tool, b)
+		}
 		x, err := xz.NewReader(r)
 		if err != nil {
 			return nil, err
@@ -69,6 +72,9 @@ func (c Compression) Compress(b []byte) ([]byte, error) {
 	case Gzip:
 		w, err = gzip.NewWriterLevel(&out, gzip.BestCompression)
 	case XZ:
+		if tool := xzTool(); tool != "" {
+			return toolCompress(tool, b)
+		}
 		w, err = xz.NewWriter(&out)
 	case Zstd:
 		w, err = zstd.NewWriter(&out, zstd.WithEncoderConcurrency(1))
