@@ -18,7 +18,8 @@ import (
 type KeyPackage struct {
 	Name, Version string
 	Cert          keyload.Certificate
-	Maintainer    string // default "imaboot-debsign <root@localhost>"
+	Maintainer    string    // default "imaboot-debsign <root@localhost>"
+	ModTime       time.Time // of every member; zero: now (a fixed time makes the package reproducible)
 }
 
 var (
@@ -38,17 +39,30 @@ func (k KeyPackage) FileName() string {
 
 // WriteKeyPackage writes the package into dir and returns its path.
 func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
+	p, err := BuildKeyPackage(k)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, k.FileName())
+	return out, WriteAtomic(out, 0o644, p)
+}
+
+// BuildKeyPackage builds the package in memory.
+func BuildKeyPackage(k KeyPackage) (*deb.Package, error) {
 	if !pkgName.MatchString(k.Name + "-ima-signing-key") {
-		return "", fmt.Errorf("keypkg: name %q: want lower-case letters, digits, + - .", k.Name)
+		return nil, fmt.Errorf("keypkg: name %q: want lower-case letters, digits, + - .", k.Name)
 	}
 	if !pkgVersion.MatchString(k.Version) {
-		return "", fmt.Errorf("keypkg: version %q is not a Debian version", k.Version)
+		return nil, fmt.Errorf("keypkg: version %q is not a Debian version", k.Version)
 	}
 	if k.Maintainer == "" {
 		k.Maintainer = "imaboot-debsign <root@localhost>"
 	}
 	der := k.Cert.DER
-	now := time.Now().Truncate(time.Second)
+	now := k.ModTime.Truncate(time.Second)
+	if k.ModTime.IsZero() {
+		now = time.Now().Truncate(time.Second)
+	}
 	certPath := "etc/keys/ima/" + k.Name + ".der"
 
 	var data bytes.Buffer
@@ -59,7 +73,7 @@ func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "./" + certPath, Mode: 0o644, Size: int64(len(der)), ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
 	tw.Write(der)
 	if err := tw.Close(); err != nil {
-		return "", err
+		return nil, err
 	}
 
 	control := fmt.Sprintf(`Package: %s-ima-signing-key
@@ -83,14 +97,9 @@ Description: IMA signing certificate %s
 		tw.Write([]byte(f.body))
 	}
 	if err := tw.Close(); err != nil {
-		return "", err
+		return nil, err
 	}
-	p, err := deb.New(ctl.Bytes(), data.Bytes(), deb.XZ, now.Unix())
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, k.FileName())
-	return out, WriteAtomic(out, 0o644, p)
+	return deb.New(ctl.Bytes(), data.Bytes(), deb.XZ, now.Unix())
 }
 
 // LoadCert reads the one certificate of a PEM or DER file (keyload's

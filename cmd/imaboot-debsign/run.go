@@ -21,6 +21,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "keypkg" {
 		return runKeypkg(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "mirror" {
+		return runMirror(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("imaboot-debsign", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	key := fs.String("key", "", "")

@@ -4,6 +4,7 @@ const usageSign = `usage: imaboot-debsign --key PEM --cert CERT [--hash sha256|s
        imaboot-debsign --key PEM --cert CERT [--hash ...] DIR
        imaboot-debsign --key PEM --cert CERT [--hash ...] --repo DIR
        imaboot-debsign keypkg --name NAME --version VER --cert CERT -o DIR
+       imaboot-debsign mirror [--config FILE] [OPTIONS]   (see mirror --help)
 
 Signs every regular file of a .deb (and its maintainer scripts) for IMA and
 stores the signatures in the package as the control member "imasigs".
@@ -29,4 +30,48 @@ Writes DIR/NAME-ima-signing-key_VER_all.deb, which installs the certificate
 (DER) as /etc/keys/ima/NAME.der, where imaboot's initramfs hooks find it.
 
 Exit status: 0 written, 1 failed, 2 usage error.
+`
+
+const usageMirror = `usage: imaboot-debsign mirror [--config FILE] [OPTIONS]
+
+Publishes a signing mirror of a local Debian archive: the same layout
+(dists/SUITE/{InRelease,Release,Release.gpg}, COMPONENT/binary-ARCH/Packages
+in every compression upstream had, by-hash/, pool/) with every .deb signed
+for IMA, the indexes regenerated, Release signed by the mirror's OpenPGP key,
+and the certificate's key package added. Upstream's Release is checked
+against --upstream-keyring, each index against Release, each .deb against
+its index. Incremental (packages signed before are reused), atomic (the new
+dists/ is switched in by one rename), resumable (an interrupted run keeps
+what it signed). Every option is also a config file key (Key: value lines).
+
+  --config FILE                  read the options from FILE; flags override it
+  --upstream DIR                 Upstream: the local archive (debmirror, apt-mirror)
+  --basedir DIR                  Basedir: where the mirror is published
+  --suites LIST                  Suites: e.g. bookworm,bookworm-updates
+  --components LIST              Components: e.g. main
+  --architectures LIST           Architectures: e.g. amd64
+  --signing-key FILE             Signingkey: OpenPGP secret key (gpg --export-secret-keys)
+  --signing-key-passphrase-file FILE
+                                 SigningkeyPasswordFile: its passphrase (first line)
+  --key PEM                      Key: the IMA signing key (RSA or ECDSA, PEM)
+  --cert CERT                    Certificate: its certificate (PEM or DER)
+  --hash ALGO                    Hash: sha256 (default) or sha512
+  --threads N                    Threads: packages signed at once (default: CPUs)
+  --upstream-keyring FILES       UpstreamKeyring: keyrings upstream's Release must
+                                 be signed by (Debian: /usr/share/keyrings/debian-archive-keyring.gpg)
+  --allow-unverified-upstream    AllowUnverifiedUpstream: no keyring, sign what is there
+  --origin NAME, --label NAME    Origin, Label of the mirror's Release (default upstream's)
+  --keypkg-name NAME             KeyPackage: NAME-ima-signing-key (default from Origin)
+  --keypkg-version VER           KeyPackageVersion (default: the certificate's date)
+  --publish-unsigned             PublishUnsigned: publish a package that cannot be
+                                 signed as upstream made it instead of leaving it out
+  -q                             no progress lines; failures and the summary only
+
+The public key is written to BASEDIR/mirror-keyring.gpg (for apt's
+signed-by=). State (the store of signed packages, the cache, the lock) is in
+BASEDIR/.imaboot-mirror: do not serve it.
+
+Exit status: 0 every package published signed, 1 some packages failed (named
+on stderr; the rest is published), 2 unusable configuration, keys or
+upstream (nothing published).
 `
