@@ -211,3 +211,17 @@ func (k *Keyring) explain(err error) error {
 	}
 	return fmt.Errorf("bad signature: %w", err)
 }
+
+// UnverifiedText is the text of a clear-signed InRelease without checking
+// its signature (for an upstream the operator chose not to verify).
+func UnverifiedText(data []byte) ([]byte, error) {
+	b, _ := clearsign.Decode(data)
+	if b == nil {
+		return nil, ErrUnsigned
+	}
+	text := b.Plaintext
+	if len(text) > 0 && !bytes.HasSuffix(text, []byte("\n")) {
+		text = append(text, '\n')
+	}
+	return text, nil
+}

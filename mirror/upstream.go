@@ -26,7 +26,7 @@ type suite struct {
 	// upstream's order; suffixes the compressions upstream lists for it.
 	packages map[string][]debarchive.Paragraph
 	suffixes map[string][]string
-	archRel  map[string]bool // COMPONENT/binary-ARCH has a Release file upstream
+	archRel  map[string]bool   // COMPONENT/binary-ARCH has a Release file upstream
 	verbatim map[string][]byte // other indexes, published unchanged
 	warnings []string
 }
