@@ -65,6 +65,11 @@ func (r *runner) publish(suites []*suite, published map[string]result, key keyPk
 		return os.RemoveAll(newDists)
 	}
 	prev := readPublished(filepath.Join(r.state, "published"))
+	if testHook != nil {
+		if err := testHook("switch"); err != nil {
+			return err
+		}
+	}
 	if err := switchDir(newDists, oldDists); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -275,13 +276,22 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 	done := 0
 	lastReport := time.Now()
 	work := make(chan upstreamDeb)
+	var stopped atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for range min(threads, max(len(jobs), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for d := range work {
+				if stopped.Load() != nil {
+					continue
+				}
 				res, n, f := r.signOne(d)
+				if testHook != nil {
+					if err := testHook("signed"); err != nil {
+						stopped.Store(&err)
+					}
+				}
 				mu.Lock()
 				done++
 				if f != nil {
@@ -309,10 +319,18 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 	}
 	close(work)
 	wg.Wait()
+	if err := stopped.Load(); err != nil {
+		return nil, *err
+	}
 	sum.SignTime = time.Since(t0)
 	sort.Slice(sum.Failures, func(i, j int) bool { return sum.Failures[i].Filename < sum.Failures[j].Filename })
 	return out, nil
 }
+
+// testHook, when set, is called after each package is signed ("signed")
+// and before dists/ is switched in ("switch"); an error stops the run
+// there, as a kill would.
+var testHook func(stage string) error
 
 var validSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
