@@ -8,7 +8,6 @@ package mirror
 
 import (
 	"bytes"
-	"crypto"
 	"errors"
 	"fmt"
 	"os"
@@ -16,11 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/imaboot/imaboot/deb"
 	"github.com/imaboot/imaboot/debarchive"
@@ -48,57 +42,22 @@ func run(t testing.TB, dir, name string, args ...string) string {
 	return string(out)
 }
 
-// pgpKey makes an OpenPGP key and writes its secret key (armored) and
-// public keyring (binary) into dir.
-func pgpKey(t testing.TB, dir, name string) (secret, public string) {
-	t.Helper()
-	e, err := openpgp.NewEntity(name, "", name+"@example.org", &packet.Config{RSABits: 2048, DefaultHash: crypto.SHA256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sec, pub bytes.Buffer
-	w, _ := armor.Encode(&sec, openpgp.PrivateKeyType, nil)
-	if err := e.SerializePrivate(w, nil); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	e.Serialize(&pub)
-	secret, public = filepath.Join(dir, name+".asc"), filepath.Join(dir, name+".gpg")
-	os.WriteFile(secret, sec.Bytes(), 0o600)
-	os.WriteFile(public, pub.Bytes(), 0o644)
-	return secret, public
-}
-
-// buildDeb makes NAME_VERSION_amd64.deb holding /usr/bin/NAME.
-func buildDeb(t testing.TB, dir, name, version string) string {
-	t.Helper()
-	src := filepath.Join(t.TempDir(), name)
-	os.MkdirAll(filepath.Join(src, "DEBIAN"), 0o755)
-	os.MkdirAll(filepath.Join(src, "usr/bin"), 0o755)
-	os.WriteFile(filepath.Join(src, "DEBIAN/control"), []byte("Package: "+name+"\nVersion: "+version+"\nArchitecture: amd64\nMaintainer: t <t@example.org>\nDescription: test "+name+"\n a test package\n"), 0o644)
-	os.WriteFile(filepath.Join(src, "usr/bin", name), []byte("#!/bin/sh\necho "+name+" "+version+"\n"), 0o755)
-	out := filepath.Join(dir, name+"_"+version+"_amd64.deb")
-	run(t, "", "dpkg-deb", "--root-owner-group", "-Zxz", "-b", src, out)
-	return out
-}
-
-// archive is a test upstream archive.
+// archive is a test upstream archive (fixture.Archive: three packages,
+// Release signed by its own key) and its packages' pool paths.
 type archive struct {
-	dir             string
-	upSecret, upPub string // the upstream key
-	signer          *debarchive.Signer
-	debs            map[string]string // name -> pool path relative to dir
+	*fixture.Archive
+	dir, upPub string
+	debs       map[string]string // name -> pool path relative to dir
 }
 
 func newArchive(t testing.TB) *archive {
 	t.Helper()
 	needTools(t, "dpkg-deb", "apt-ftparchive", "openssl", "gpgv")
-	a := &archive{dir: filepath.Join(t.TempDir(), "upstream"), debs: map[string]string{}}
-	a.upSecret, a.upPub = pgpKey(t, t.TempDir(), "upstream")
-	var err error
-	if a.signer, err = debarchive.LoadSigner(a.upSecret, ""); err != nil {
+	fa, err := fixture.NewArchive(filepath.Join(t.TempDir(), "upstream"), "stable")
+	if err != nil {
 		t.Fatal(err)
 	}
+	a := &archive{Archive: fa, dir: fa.Dir, upPub: fa.Keyring, debs: map[string]string{}}
 	for _, n := range []string{"alpha", "beta", "gamma"} {
 		a.add(t, n, "1.0")
 	}
@@ -108,45 +67,19 @@ func newArchive(t testing.TB) *archive {
 
 func (a *archive) add(t testing.TB, name, version string) {
 	t.Helper()
-	pool := filepath.Join(a.dir, "pool/main", name[:1], name)
-	os.MkdirAll(pool, 0o755)
-	p := buildDeb(t, pool, name, version)
-	a.debs[name], _ = filepath.Rel(a.dir, p)
-}
-
-// index writes Packages (.gz and .xz; the uncompressed one is listed in
-// Release but absent, as on Debian's servers), a Translation-en, an arm64
-// index the mirror must leave alone, and the signed Release.
-func (a *archive) index(t testing.TB) {
-	t.Helper()
-	packages := []byte(run(t, a.dir, "apt-ftparchive", "packages", "pool"))
-	suite := filepath.Join(a.dir, "dists/stable")
-	files := map[string][]byte{}
-	for _, suf := range []string{".gz", ".xz"} {
-		b, err := debarchive.Compress(suf, packages)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files["main/binary-amd64/Packages"+suf] = b
+	p, err := fixture.BuildDeb(t.TempDir(), name, version)
+	if err == nil {
+		a.debs[name], err = a.Add(p)
 	}
-	files["main/binary-arm64/Packages.gz"], _ = debarchive.Compress(".gz", nil)
-	files["main/i18n/Translation-en"] = []byte("Package: alpha\nDescription-md5: 0\nDescription-en: test alpha\n a test package\n")
-	rel := &debarchive.Release{Files: map[string]debarchive.Sum{"main/binary-amd64/Packages": debarchive.SumOf(packages)}}
-	for name, b := range files {
-		p := filepath.Join(suite, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, b, 0o644)
-		rel.Files[name] = debarchive.SumOf(b)
-	}
-	rel.Fields = debarchive.Paragraph{{Name: "Origin", Raw: " Upstream"}, {Name: "Suite", Raw: " stable"}, {Name: "Codename", Raw: " testy"},
-		{Name: "Date", Raw: " " + debarchive.FormatDate(time.Now())}, {Name: "Architectures", Raw: " amd64 arm64"}, {Name: "Components", Raw: " main"}}
-	release := rel.Bytes("MD5Sum", "SHA256")
-	in, det, err := a.signer.Sign(release)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, b := range map[string][]byte{"Release": release, "InRelease": in, "Release.gpg": det} {
-		os.WriteFile(filepath.Join(suite, name), b, 0o644)
+}
+
+func (a *archive) index(t testing.TB) {
+	t.Helper()
+	if err := a.Index(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -164,7 +97,10 @@ func newSite(t testing.TB, a *archive) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _ := pgpKey(t, dir, "mirror")
+	secret, _, err := fixture.NewOpenPGPKey(dir, "mirror")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &site{ima: k, base: filepath.Join(dir, "mirror")}
 	s.Config = Config{Upstream: a.dir, Basedir: s.base, Origin: "Acme", Suites: []string{"stable"}, Components: []string{"main"},
 		Architectures: []string{"amd64"}, Signingkey: secret, Key: k.Key, Certificate: k.CertPEM, UpstreamKeyring: []string{a.upPub}, Threads: 2}
@@ -233,7 +169,7 @@ func TestMirrorLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Origin: Acme", "Codename: testy", "Architectures: amd64\n", "Acquire-By-Hash: yes"} {
+	for _, want := range []string{"Origin: Acme", "Codename: stable", "Architectures: amd64\n", "Acquire-By-Hash: yes"} {
 		if !strings.Contains(string(relText), want) {
 			t.Errorf("Release lacks %q:\n%s", want, relText)
 		}
