@@ -24,6 +24,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"--key", "k", "--cert", "c", "--hash", "md5", "x.deb"}, exitUsage, ""},
 		{[]string{"--bogus"}, exitUsage, ""},
 		{[]string{"keypkg", "--name", "x"}, exitUsage, ""},
+		{[]string{"mirror", "--help"}, exitOK, usageMirror},
+		{[]string{"mirror"}, exitUsage, ""},
+		{[]string{"mirror", "--bogus"}, exitUsage, ""},
+		{[]string{"mirror", "--config", "/nonexistent.conf"}, exitUsage, ""},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(tc.args, &out, &errb); code != tc.code || out.String() != tc.out {
@@ -31,9 +35,19 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	// Every flag is in the help text.
-	for _, f := range []string{"--key", "--cert", "--hash", "-o OUT", "--repo", "-q", "keypkg", "--name", "--version"} {
+	for _, f := range []string{"--key", "--cert", "--hash", "-o OUT", "--repo", "-q", "keypkg", "--name", "--version", "mirror"} {
 		if !strings.Contains(usageSign, f) {
 			t.Errorf("usage lacks %s", f)
+		}
+	}
+	// Every mirror flag and config key is in its help text.
+	for _, f := range []string{"--config", "--upstream", "Upstream:", "--basedir", "Basedir:", "--suites", "Suites:", "--components", "Components:",
+		"--architectures", "Architectures:", "--signing-key", "Signingkey:", "--signing-key-passphrase-file", "SigningkeyPasswordFile:",
+		"--key", "Key:", "--cert", "Certificate:", "--hash", "Hash:", "--threads", "Threads:", "--upstream-keyring", "UpstreamKeyring:",
+		"--allow-unverified-upstream", "AllowUnverifiedUpstream:", "--origin", "Origin", "--label", "Label", "--keypkg-name", "KeyPackage:",
+		"--keypkg-version", "KeyPackageVersion", "--publish-unsigned", "PublishUnsigned:", "-q"} {
+		if !strings.Contains(usageMirror, f) {
+			t.Errorf("mirror usage lacks %s", f)
 		}
 	}
 }
@@ -88,5 +102,71 @@ func TestRepo(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"--key", k.Key, "--cert", k.CertPEM, pool}, &out, &errb); code != exitFailed || !strings.Contains(errb.String(), "bad_1_all.deb") {
 		t.Errorf("corrupt package: exit %d, %s", code, errb.String())
+	}
+}
+
+// The mirror from a config file, flags overriding it: exit 0, then 1 with
+// a corrupt upstream package named, then 2 with an upstream Release that
+// does not verify.
+func TestMirrorExitCodes(t *testing.T) {
+	for _, tool := range []string{"openssl", "dpkg-deb", "apt-ftparchive"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	a, err := fixture.NewArchive(filepath.Join(dir, "upstream"), "stable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pool []string
+	for _, n := range []string{"one", "two"} {
+		d, err := fixture.BuildDeb(dir, n, "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := a.Add(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool = append(pool, p)
+	}
+	if err := a.Index(); err != nil {
+		t.Fatal(err)
+	}
+	k, err := fixture.NewSigningKey(dir, "ima", "rsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgp, _, err := fixture.NewOpenPGPKey(dir, "mirror")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "mirror.conf")
+	os.WriteFile(conf, []byte("Upstream: upstream\nBasedir: /nonexistent/overridden\nSuites: stable\nComponents: main\nArchitectures: amd64\n"+
+		"Signingkey: "+pgp+"\nKey: "+k.Key+"\nCertificate: "+k.CertPEM+"\nUpstreamKeyring: "+a.Keyring+"\nOrigin: Site\n"), 0o644)
+	base := filepath.Join(dir, "mirror")
+	var out, errb bytes.Buffer
+	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "2 signed") || !strings.Contains(errb.String(), "3 published") {
+		t.Errorf("summary: %s", errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(base, "dists/stable/InRelease")); err != nil {
+		t.Error(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(a.Dir, pool[1]))
+	b[len(b)-5] ^= 1
+	os.WriteFile(filepath.Join(a.Dir, pool[1]), b, 0o644)
+	// (A fresh mirror: the first one signed it intact and reuses that.)
+	errb.Reset()
+	if code := run([]string{"mirror", "--config", conf, "--basedir", base + "2", "-q"}, &out, &errb); code != exitFailed || !strings.Contains(errb.String(), "FAILED "+pool[1]+": corrupt") {
+		t.Errorf("corrupt package: exit %d: %s", code, errb.String())
+	}
+	os.WriteFile(filepath.Join(a.Dir, "dists/stable/InRelease"), []byte("Origin: Evil\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "nothing published") {
+		t.Errorf("unsigned upstream InRelease: exit %d: %s", code, errb.String())
 	}
 }
