@@ -53,7 +53,7 @@ type archive struct {
 func newArchive(t testing.TB) *archive {
 	t.Helper()
 	needTools(t, "dpkg-deb", "apt-ftparchive", "openssl", "gpgv")
-	fa, err := fixture.NewArchive(filepath.Join(t.TempDir(), "upstream"), "stable")
+	fa, err := fixture.NewArchive(filepath.Join(t.TempDir(), "upstream"), t.TempDir(), "stable")
 	if err != nil {
 		t.Fatal(err)
 	}

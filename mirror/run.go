@@ -46,6 +46,7 @@ type Summary struct {
 	Reused    int // signed before (the cache)
 	Published int // packages the new indexes name, the key package included
 	Failures  []Failure
+	Files     int   // files signed in this run (manifest entries)
 	Bytes     int64 // upstream bytes read and signed in this run
 	SignTime  time.Duration
 	Elapsed   time.Duration
@@ -58,7 +59,7 @@ func (s Summary) String() string {
 	sec := s.SignTime.Seconds()
 	rate := ""
 	if s.Signed > 0 && sec > 0 {
-		rate = fmt.Sprintf(" (%.1f packages/s, %.1f MB/s)", float64(s.Signed)/sec, float64(s.Bytes)/1e6/sec)
+		rate = fmt.Sprintf(" (%d files, %.1f MB in %.1f s: %.1f packages/s, %.1f MB/s)", s.Files, float64(s.Bytes)/1e6, sec, float64(s.Signed)/sec, float64(s.Bytes)/1e6/sec)
 	}
 	pub := "published mirror unchanged"
 	if s.Changed {
@@ -286,7 +287,7 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 				if stopped.Load() != nil {
 					continue
 				}
-				res, n, f := r.signOne(d)
+				res, n, files, f := r.signOne(d)
 				if testHook != nil {
 					if err := testHook("signed"); err != nil {
 						stopped.Store(&err)
@@ -303,6 +304,7 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 					if f == nil {
 						sum.Signed++
 						sum.Bytes += n
+						sum.Files += files
 					}
 				}
 				if time.Since(lastReport) > 5*time.Second || done == len(jobs) {
@@ -337,42 +339,43 @@ var validSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // signOne checks one upstream package against its index, signs it and
 // stores it. A package that does not match its index is never published;
 // one that cannot be signed is published unsigned only with PublishUnsigned.
-func (r *runner) signOne(d upstreamDeb) (*result, int64, *Failure) {
+func (r *runner) signOne(d upstreamDeb) (*result, int64, int, *Failure) {
 	src := filepath.Join(r.c.Upstream, d.filename)
 	b, err := os.ReadFile(src)
 	if err != nil {
-		return nil, 0, &Failure{Filename: d.filename, Reason: err.Error()}
+		return nil, 0, 0, &Failure{Filename: d.filename, Reason: err.Error()}
 	}
 	if got := debarchive.SHA256Hex(b); int64(len(b)) != d.size || got != d.sha256 {
-		return nil, 0, &Failure{Filename: d.filename, Corrupt: true,
+		return nil, 0, 0, &Failure{Filename: d.filename, Corrupt: true,
 			Reason: fmt.Sprintf("corrupt: %d bytes with SHA256 %s, upstream's index says %d bytes with SHA256 %s; not published", len(b), got, d.size, d.sha256)}
 	}
+	var res debsign.Result
 	p, err := deb.Read(bytes.NewReader(b))
 	if err == nil {
-		_, err = debsign.SignPackage(p, r.signer, r.algo)
+		res, err = debsign.SignPackage(p, r.signer, r.algo)
 	}
 	if err != nil {
 		f := &Failure{Filename: d.filename, Reason: "cannot be signed: " + err.Error()}
 		if !r.c.PublishUnsigned {
 			f.Reason += "; left out"
-			return nil, 0, f
+			return nil, 0, 0, f
 		}
 		s, serr := r.store.write(func(w io.Writer) error { _, err := w.Write(b); return err })
 		if serr != nil {
 			f.Reason += "; " + serr.Error()
-			return nil, 0, f
+			return nil, 0, 0, f
 		}
 		f.Unsigned = true
-		return &result{sum: s, unsigned: true}, 0, f
+		return &result{sum: s, unsigned: true}, 0, 0, f
 	}
 	s, err := r.store.write(p.Write)
 	if err != nil {
-		return nil, 0, &Failure{Filename: d.filename, Reason: err.Error()}
+		return nil, 0, 0, &Failure{Filename: d.filename, Reason: err.Error()}
 	}
 	if err := r.cache.put(d.sha256, s); err != nil {
-		return nil, 0, &Failure{Filename: d.filename, Reason: "cache: " + err.Error()}
+		return nil, 0, 0, &Failure{Filename: d.filename, Reason: "cache: " + err.Error()}
 	}
-	return &result{sum: s}, int64(len(b)), nil
+	return &result{sum: s}, int64(len(b)), res.Signed, nil
 }
 
 // keyPackage is the certificate's package (imaboot-debsign keypkg), made

@@ -115,7 +115,7 @@ func TestMirrorExitCodes(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	a, err := fixture.NewArchive(filepath.Join(dir, "upstream"), "stable")
+	a, err := fixture.NewArchive(filepath.Join(dir, "upstream"), filepath.Join(dir, "upstream-keys"), "stable")
 	if err != nil {
 		t.Fatal(err)
 	}
