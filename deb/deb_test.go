@@ -115,3 +115,48 @@ func TestBadInputs(t *testing.T) {
 		t.Errorf("walk of broken gzip: %v", err)
 	}
 }
+
+// The system's xz and the Go decoder give the same bytes, and both report
+// a corrupt stream as an error rather than a short read.
+func TestXZToolAndGoAgree(t *testing.T) {
+	if xzTool() == "" {
+		t.Skip("no xz in PATH")
+	}
+	defer func() { UseXZTool = true }()
+	plain := bytes.Repeat([]byte("imaboot xz member\n"), 50000)
+	var out [2][]byte
+	for i, tool := range []bool{true, false} {
+		UseXZTool = tool
+		z, err := XZ.Compress(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := XZ.Reader(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[i], err = io.ReadAll(r); err != nil {
+			t.Fatalf("tool=%v: %v", tool, err)
+		}
+		r.Close()
+		bad := append([]byte(nil), z...)
+		bad[len(bad)/2] ^= 0xff
+		r, err = XZ.Reader(bad)
+		if err == nil {
+			_, err = io.ReadAll(r)
+			r.Close()
+		}
+		if err == nil {
+			t.Errorf("tool=%v: a corrupt xz stream read without error", tool)
+		}
+		// A reader closed before the end stops xz.
+		r, _ = XZ.Reader(z)
+		r.Read(make([]byte, 10))
+		if err := r.Close(); err != nil {
+			t.Errorf("tool=%v: early close: %v", tool, err)
+		}
+	}
+	if !bytes.Equal(out[0], plain) || !bytes.Equal(out[1], plain) {
+		t.Error("the decoders disagree")
+	}
+}
