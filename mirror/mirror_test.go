@@ -544,3 +544,23 @@ func lastLines(s string, n int) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
+
+// A second run while one holds the lock stops at once, publishing nothing.
+func TestMirrorLock(t *testing.T) {
+	a := newArchive(t)
+	s := newSite(t, a)
+	os.MkdirAll(filepath.Join(s.base, stateDir), 0o755)
+	unlock, err := lock(filepath.Join(s.base, stateDir, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *SetupError
+	if _, err := Run(s.Config, nil); !errors.As(err, &se) || !strings.Contains(err.Error(), "holds the lock") {
+		t.Errorf("second run: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.base, "dists")); err == nil {
+		t.Error("the locked-out run published")
+	}
+	unlock()
+	mustRun(t, s.Config)
+}
