@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/imaboot/imaboot/deb"
+	"github.com/imaboot/imaboot/integration/fixture"
 	"github.com/imaboot/imaboot/relabel"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkSignCachedDebs(b *testing.B) {
 		b.Skip("no .debs in .cache/debs (run scripts/bench-debsign once)")
 	}
 	dir := b.TempDir()
-	needTool(b, "openssl")
+	fixture.NeedTools(b, "openssl")
 	_, s := newKey(b, dir, "rsa")
 	var size int64
 	for _, d := range debs {

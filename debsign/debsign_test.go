@@ -14,15 +14,6 @@ import (
 	"github.com/imaboot/imaboot/relabel"
 )
 
-func needTool(t testing.TB, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed: %v", n, err)
-		}
-	}
-}
-
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
@@ -47,7 +38,7 @@ func write(t *testing.T, path, body string, mode os.FileMode) {
 // /etc file, an executable under /etc, a hard link, a symlink, a postinst.
 func buildDeb(t *testing.T, dir, name, extraControl string, dpkgDebArgs ...string) string {
 	t.Helper()
-	needTool(t, "dpkg-deb")
+	fixture.NeedTools(t, "dpkg-deb")
 	src := filepath.Join(dir, name+"-src")
 	write(t, filepath.Join(src, "DEBIAN/control"), "Package: "+name+"\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@example.org>\nDescription: test\n test package\n"+extraControl, 0o644)
 	write(t, filepath.Join(src, "DEBIAN/conffiles"), "/etc/"+name+".conf\n", 0o644)
@@ -70,7 +61,7 @@ func buildDeb(t *testing.T, dir, name, extraControl string, dpkgDebArgs ...strin
 
 func newKey(t testing.TB, dir, alg string) (fixture.SigningKey, *relabel.Signer) {
 	t.Helper()
-	needTool(t, "openssl")
+	fixture.NeedTools(t, "openssl")
 	k, err := fixture.NewSigningKey(dir, "key-"+alg, alg)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +122,7 @@ func TestSignRules(t *testing.T) {
 
 // The labels are what evmctl ima_sign writes for the same key and file.
 func TestLabelsMatchEvmctl(t *testing.T) {
-	needTool(t, "evmctl")
+	fixture.NeedTools(t, "evmctl")
 	dir := t.TempDir()
 	in := buildDeb(t, dir, "tool", "")
 	for _, tc := range []struct{ alg, hash string }{{"rsa", "sha256"}, {"rsa", "sha512"}, {"ec", "sha256"}} {
@@ -193,7 +184,7 @@ func digestFile(t *testing.T, algo relabel.HashAlgo, path string) []byte {
 
 // dpkg-deb accepts the signed package and dpkg keeps the manifest.
 func TestDpkgInstallsSigned(t *testing.T) {
-	needTool(t, "dpkg", "dpkg-deb")
+	fixture.NeedTools(t, "dpkg", "dpkg-deb")
 	for _, tc := range []struct{ extra, info string }{{"", "tool.imasigs"}, {"Multi-Arch: same\n", "tool:amd64.imasigs"}} {
 		dir := t.TempDir()
 		in := buildDeb(t, dir, "tool", tc.extra)
@@ -299,7 +290,7 @@ func TestCorruptInputLeavesNothing(t *testing.T) {
 }
 
 func TestKeyPackage(t *testing.T) {
-	needTool(t, "dpkg", "dpkg-deb")
+	fixture.NeedTools(t, "dpkg", "dpkg-deb")
 	dir := t.TempDir()
 	k, _ := newKey(t, dir, "rsa")
 	c, err := LoadCert(k.CertPEM)

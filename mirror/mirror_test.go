@@ -22,15 +22,6 @@ import (
 	"github.com/imaboot/imaboot/integration/fixture"
 )
 
-func needTools(t testing.TB, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed: %v", n, err)
-		}
-	}
-}
-
 func run(t testing.TB, dir, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
@@ -52,7 +43,7 @@ type archive struct {
 
 func newArchive(t testing.TB) *archive {
 	t.Helper()
-	needTools(t, "dpkg-deb", "apt-ftparchive", "openssl", "gpgv")
+	fixture.NeedTools(t, "dpkg-deb", "apt-ftparchive", "openssl", "gpgv")
 	fa, err := fixture.NewArchive(filepath.Join(t.TempDir(), "upstream"), t.TempDir(), "stable")
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +247,7 @@ func aptGet(t testing.TB, base, root string, args ...string) (string, error) {
 // key given by signed-by= and apt-get download checks the signed .debs
 // against the index; an index changed after signing is refused.
 func TestMirrorApt(t *testing.T) {
-	needTools(t, "apt-get")
+	fixture.NeedTools(t, "apt-get")
 	a := newArchive(t)
 	s := newSite(t, a)
 	mustRun(t, s.Config)

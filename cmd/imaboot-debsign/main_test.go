@@ -54,11 +54,7 @@ func TestUsage(t *testing.T) {
 
 // A repository: two packages signed, one corrupt (exit 1), indexes regenerated.
 func TestRepo(t *testing.T) {
-	for _, tool := range []string{"openssl", "dpkg-deb", "apt-ftparchive"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	fixture.NeedTools(t, "openssl", "dpkg-deb", "apt-ftparchive")
 	dir := t.TempDir()
 	k, err := fixture.NewSigningKey(dir, "k", "rsa")
 	if err != nil {
@@ -109,11 +105,7 @@ func TestRepo(t *testing.T) {
 // a corrupt upstream package named, then 2 with an upstream Release that
 // does not verify.
 func TestMirrorExitCodes(t *testing.T) {
-	for _, tool := range []string{"openssl", "dpkg-deb", "apt-ftparchive"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	fixture.NeedTools(t, "openssl", "dpkg-deb", "apt-ftparchive")
 	dir := t.TempDir()
 	a, err := fixture.NewArchive(filepath.Join(dir, "upstream"), filepath.Join(dir, "upstream-keys"), "stable")
 	if err != nil {
