@@ -1,16 +1,22 @@
 package distro
 
 // The Debian update story on a real kernel: packages signed by
-// imaboot-debsign on the host, installed and upgraded by apt in a Debian 12
-// guest that imaboot boots enforcing the seed policy's appraise rules.
+// imaboot-debsign mirror on the host, installed and upgraded by apt in a
+// Debian 12 guest that imaboot boots enforcing the seed policy's appraise
+// rules.
 //
-// Disk layout (on top of the package comment's): /srv/signed is a flat apt
-// repository whose .debs imaboot-debsign signed (hello 2.10-3, a rebuilt
-// hello 2.10-3+imaboot1 for the upgrade, and sgml-base, whose preinst and
-// postinst run and whose postinst executes the package's own new
-// update-catalog); /srv/unsigned holds the same Debian packages unsigned.
-// The machine's sources list names neither: the check script switches
-// between them. The dpkg hooks (the dpkg-deb shim and the post-invoke
+// Disk layout (on top of the package comment's): /srv/upstream is a Debian
+// archive in the standard layout (dists/bookworm, pool/) holding Debian's
+// hello 2.10-3, a rebuilt hello 2.10-3+imaboot1 for the upgrade, and
+// sgml-base (whose preinst and postinst run and whose postinst executes the
+// package's own new update-catalog), its Release signed by a test
+// "upstream" OpenPGP key; /srv/mirror is imaboot-debsign mirror's output
+// for it (packages signed for IMA, Release signed by the mirror's OpenPGP
+// key, the key package added); /srv/tampered/Packages.xz is the mirror's
+// index with one stanza changed after signing. /etc/apt/keyrings holds both
+// OpenPGP public keys; the machine's sources list names neither archive:
+// the check script switches between them, with signed-by= and no
+// trusted=yes. The dpkg hooks (the dpkg-deb shim and the post-invoke
 // labeler) are installed in the tree on the host before it is signed.
 
 import (
@@ -23,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imaboot/imaboot/debsign"
+	"github.com/imaboot/imaboot/debarchive"
 	"github.com/imaboot/imaboot/integration/fixture"
 )
 
@@ -44,10 +50,12 @@ const (
 	helloV2 = "2.10-3+imaboot1"
 )
 
-// updatesCheck runs in the guest under systemd: apt from the signed
-// repository (install, then upgrade), a file changed after install, then
-// the same package from the unsigned repository. Each result is a
-// "DEB-name=rc" line; apt's output is prefixed "apt: ".
+// updatesCheck runs in the guest under systemd: apt from the signing
+// mirror (update verifying InRelease, install, then upgrade), a file
+// changed after install, then the same package from the upstream archive
+// (signed by its own OpenPGP key, not for IMA), then a fresh apt-get update
+// against the mirror with a Packages file changed after signing. Each
+// result is a "DEB-name=rc" line; apt's output is prefixed "apt: ".
 const updatesCheck = `#!/bin/sh
 echo "ROOTINIT: pid=$$ init=$(cat /proc/1/comm)"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive
@@ -55,11 +63,15 @@ mount -o remount,rw /
 mark() { echo "DEB-$1=$2"; }
 apt() { apt-get -q -y -o Dpkg::Use-Pty=0 --no-install-recommends "$@" >/tmp/apt.log 2>&1; rc=$?; sed 's/^/apt: /' /tmp/apt.log; return $rc; }
 use() {
-	echo "deb [trusted=yes] file:/srv/$1 ./" > /etc/apt/sources.list.d/local.list
+	echo "deb [signed-by=/etc/apt/keyrings/$1.gpg] file:/srv/$1 bookworm main" > /etc/apt/sources.list.d/local.list
+	rm -rf /var/lib/apt/lists/*
 	apt update; mark update-$1 $?
 }
-use signed
-apt install sgml-base hello=` + helloV1 + `; mark install $?
+use mirror
+grep -qE 'GPG error|not signed|NO_PUBKEY' /tmp/apt.log; mark update-mirror-gpg-complaint $?
+test -s /var/lib/apt/lists/_srv_mirror_dists_bookworm_InRelease; mark inrelease $?
+apt install sgml-base hello=` + helloV1 + ` acme-ima-signing-key; mark install $?
+test -s /etc/keys/ima/acme.der; mark keypkg $?
 mark sgml-base-status "$(dpkg-query -W -f='${Status}' sgml-base)"
 test -s /var/lib/sgml-base/supercatalog; mark supercatalog $?
 hello >/dev/null; mark hello $?
@@ -69,9 +81,12 @@ mark hello-version "$(dpkg-query -W -f='${Version}' hello)"
 hello >/dev/null; mark hello-upgraded $?
 printf 'x' >> /usr/bin/hello
 hello >/dev/null 2>&1; mark hello-changed $?
-use unsigned
+use upstream
 apt install --allow-downgrades hello=` + helloV1 + `; mark unsigned-install $?
 hello >/dev/null 2>&1; mark hello-unsigned $?
+idx=/srv/mirror/dists/bookworm/main/binary-amd64
+cp /srv/tampered/Packages.xz $idx/Packages.xz && rm -rf $idx/Packages $idx/Packages.gz $idx/by-hash
+use mirror; mark tampered-done 0
 dmesg | grep -E 'cause=[a-zA-Z-]+' | grep hello | sed 's/^/kmsg: /'
 echo ROOTINIT-DONE
 busybox poweroff -f
@@ -184,16 +199,53 @@ func TestDebianUpdates(t *testing.T) {
 	setup := func(t *testing.T, tr *tree) {
 		debs := downloadDebs(t, "hello="+helloV1, "sgml-base")
 		v2 := rebuildVersion(t, debs[0], helloV2, t.TempDir())
-		signed := filepath.Join(tr.dir, "srv", "signed")
-		flatRepo(t, signed, append(debs, v2)...)
-		runLogged(t, filepath.Join(bins, "imaboot-debsign"), "--key", tr.key.Key, "--cert", tr.key.CertPEM, "--repo", signed)
-		unsigned := filepath.Join(tr.dir, "srv", "unsigned")
-		flatRepo(t, unsigned, debs...)
-		// Indexed as imaboot-debsign --repo does, without signing.
-		if err := debsign.RefreshRepo(unsigned); err != nil {
+		upstream := filepath.Join(tr.dir, "srv", "upstream")
+		mirror := filepath.Join(tr.dir, "srv", "mirror")
+		keys := t.TempDir()
+		up, err := fixture.NewArchive(upstream, keys, "bookworm")
+		if err != nil {
 			t.Fatal(err)
 		}
-		// Only the local repositories: the guest has no network.
+		for _, d := range append(debs, v2) {
+			if _, err := up.Add(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := up.Index(); err != nil {
+			t.Fatal(err)
+		}
+		mirrorKey, _, err := fixture.NewOpenPGPKey(keys, "mirror")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		out := runLogged(t, filepath.Join(bins, "imaboot-debsign"), "mirror", "--upstream", upstream, "--basedir", mirror,
+			"--suites", "bookworm", "--components", "main", "--architectures", "amd64", "--origin", "Acme",
+			"--signing-key", mirrorKey, "--key", tr.key.Key, "--cert", tr.key.CertPEM, "--upstream-keyring", up.Keyring)
+		t.Logf("imaboot-debsign mirror in %v:\n%s", time.Since(t0).Round(time.Second), tail(out, 600))
+		for name, src := range map[string]string{"mirror": filepath.Join(mirror, "mirror-keyring.gpg"), "upstream": up.Keyring} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(t, tr.dir, "/etc/apt/keyrings/"+name+".gpg", string(b), 0o644)
+		}
+		// The mirror's index with one stanza changed after it was signed:
+		// hello's Depends gains a package an attacker controls.
+		b, err := os.ReadFile(filepath.Join(mirror, "dists/bookworm/main/binary-amd64/Packages.xz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := debarchive.Decompress(".xz", b)
+		if err == nil {
+			text = []byte(strings.Replace(string(text), "Package: hello\n", "Package: hello\nPre-Depends: evil\n", 1))
+			b, err = debarchive.Compress(".xz", text)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, tr.dir, "/srv/tampered/Packages.xz", string(b), 0o644)
+		// Only the local archives: the guest has no network.
 		os.Remove(filepath.Join(tr.dir, "etc/apt/sources.list"))
 		installDpkgHooks(t, tr.dir)
 	}
@@ -206,19 +258,23 @@ func TestDebianUpdates(t *testing.T) {
 	con := m.Console()
 	t.Logf("boot and checks in %v", time.Since(t0).Round(time.Second))
 	want := map[string]string{
-		"update-signed":    "0",
-		"install":          "0",
-		"sgml-base-status": "install ok installed",
-		"supercatalog":     "0", // the postinst ran the package's new update-catalog
-		"hello":            "0",
-		"update-catalog":   "0",
-		"upgrade":          "0",
-		"hello-version":    helloV2,
-		"hello-upgraded":   "0",
-		"hello-changed":    "126",
-		"update-unsigned":  "0",
-		"unsigned-install": "0",
-		"hello-unsigned":   "126",
+		"update-mirror":               "0",
+		"inrelease":                   "0",
+		"install":                     "0",
+		"keypkg":                      "0",
+		"sgml-base-status":            "install ok installed",
+		"supercatalog":                "0", // the postinst ran the package's new update-catalog
+		"hello":                       "0",
+		"update-catalog":              "0",
+		"upgrade":                     "0",
+		"hello-version":               helloV2,
+		"hello-upgraded":              "0",
+		"hello-changed":               "126",
+		"update-upstream":             "0",
+		"update-mirror-gpg-complaint": "1", // grep found no complaint
+		"tampered-done":               "0",
+		"unsigned-install":            "0",
+		"hello-unsigned":              "126",
 	}
 	for k, v := range want {
 		if !strings.Contains(con, fmt.Sprintf("DEB-%s=%s\n", k, v)) {
@@ -226,6 +282,17 @@ func TestDebianUpdates(t *testing.T) {
 		}
 	}
 	// The reasons: the kernel's, and the labeler's word on the unsigned package.
+	var seen []string
+	for _, l := range strings.Split(con, "\n") {
+		if matches(`^DEB-|^apt: .*(Hash Sum|unexpected size|InRelease|GPG)`, l) {
+			seen = append(seen, l)
+		}
+	}
+	t.Logf("results:\n%s", strings.Join(seen, "\n"))
+	// The tampered index: apt's second update from the mirror fails, and says why.
+	if !matches(`DEB-update-mirror=100\n`, con) || !matches(`apt: .*(Hash Sum mismatch|unexpected size)`, con) {
+		t.Error("apt-get update accepted (or did not explain refusing) a Packages file changed after signing")
+	}
 	for _, re := range []string{`kmsg: .*cause=IMA-signature-required.*hello`, `kmsg: .*cause=invalid-signature.*hello`, `apt: no-manifest hello: \d+ files stay unlabeled`} {
 		if !matches(re, con) {
 			t.Errorf("no line matching %q on the console", re)
