@@ -332,6 +332,11 @@ func TestMirrorIncremental(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.base, oldBeta)); err == nil {
 		t.Errorf("%s is still there two generations later", oldBeta)
 	}
+	// by-hash holds the indexes of this generation and the previous one:
+	// Packages, .gz, .xz twice.
+	if bh, _ := os.ReadDir(filepath.Join(s.base, "dists/stable/main/binary-amd64/by-hash/SHA256")); len(bh) != 6 {
+		t.Errorf("by-hash holds %d files after three generations, want 6 (two generations of three)", len(bh))
+	}
 }
 
 // snapshot lists every published file with its inode and size.

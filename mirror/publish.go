@@ -251,30 +251,43 @@ func linkByHash(p string, s debarchive.Sum) error {
 	return os.Link(p, dst)
 }
 
-// keepOldByHash links the published generation's by-hash files into the
-// new dists/: a client that read the old InRelease just before the switch
-// still gets the indexes it names.
+// keepOldByHash links the by-hash files of the indexes the published
+// Release names into the new dists/: a client that read the old InRelease
+// just before the switch still gets the indexes it names. Older ones are
+// not carried on, so by-hash/ holds two generations.
 func keepOldByHash(old, dir string) error {
-	return filepath.WalkDir(old, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
+	text, err := os.ReadFile(filepath.Join(old, "Release"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rel, err := debarchive.ParseRelease(text)
+	if err != nil {
+		return fmt.Errorf("%s/Release: %w", old, err)
+	}
+	for name, sm := range rel.Files {
+		d, ok := sm.Digests["SHA256"]
+		if !ok {
+			continue
 		}
-		if d.IsDir() || !strings.Contains(p, "/by-hash/SHA256/") {
-			return nil
-		}
-		rel, _ := filepath.Rel(old, p)
-		dst := filepath.Join(dir, rel)
+		byHash := filepath.Join(path.Dir(name), "by-hash", "SHA256", d)
+		src, dst := filepath.Join(old, byHash), filepath.Join(dir, byHash)
 		if _, err := os.Stat(dst); err == nil {
-			return nil
+			continue
+		}
+		if _, err := os.Stat(src); err != nil {
+			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		return os.Link(p, dst)
-	})
+		if err := os.Link(src, dst); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkPool makes every published pool file a hard link to its stored
