@@ -10,12 +10,12 @@ import (
 	"github.com/imaboot/imaboot/relabel"
 )
 
-// BenchmarkSignCachedDebs signs the .debs of .cache/debs (scripts/bench-debsign
+// BenchmarkSignCachedDebs signs the .debs of .cache/debs-standard (scripts/bench-debsign
 // fetches them) in memory; -cpuprofile shows where the time goes.
 func BenchmarkSignCachedDebs(b *testing.B) {
-	debs, _ := filepath.Glob("../.cache/debs/*.deb")
+	debs, _ := filepath.Glob("../.cache/debs-standard/*.deb")
 	if len(debs) == 0 {
-		b.Skip("no .debs in .cache/debs (run scripts/bench-debsign once)")
+		b.Skip("no .debs in .cache/debs-standard (run scripts/bench-debsign once)")
 	}
 	dir := b.TempDir()
 	fixture.NeedTools(b, "openssl")
