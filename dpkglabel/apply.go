@@ -25,6 +25,7 @@ type PackageResult struct {
 	NoManifest bool   // no PKG.imasigs: its files stay unlabeled
 	Labeled    int    // labels written
 	Verified   int    // labels already in place
+	Skipped    int    // signed files dpkg did not extract (LabelExtracted)
 	Unsigned   []string
 	Mismatches []error // content did not match, or the file could not be read
 }
@@ -69,6 +70,11 @@ func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry) 
 		return
 	}
 	defer f.Close()
+	res.applyFile(f, e)
+}
+
+// applyFile labels the open file f from e.
+func (res *PackageResult) applyFile(f *os.File, e imasigs.Entry) {
 	wrote, err := relabel.ApplySignedFile(f, e.Algo, e.Digest, e.Label)
 	switch {
 	case err != nil:

@@ -2,12 +2,17 @@ package dpkglabel_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -109,137 +114,328 @@ func newSigner(t *testing.T) *relabel.Signer {
 	return s
 }
 
-// TestRealDpkg installs a signed .deb with the real dpkg into a throw-away
-// root, dpkg-deb being the shim and the post-invoke hook imaboot-relabel
-// --from-dpkg --pending: the preinst carries its signature when it runs,
-// the data files and the postinst after the unpack; a file whose content
-// does not match its signature is not labeled and makes dpkg fail.
-func TestRealDpkg(t *testing.T) {
+// dpkgRoot is a throw-away root for the real dpkg, dpkg-deb being the shim
+// (a link named dpkg-deb first in PATH) and, when hook is set, the
+// post-invoke hook imaboot-relabel --from-dpkg --pending.
+type dpkgRoot struct {
+	t        *testing.T
+	s        *relabel.Signer
+	work     string
+	root     string
+	bin      string // PATH directory holding the shim as dpkg-deb
+	shim     string
+	relabel  string
+	realDeb  string
+	hook     bool
+	extra    []string          // more dpkg options
+	control  map[string]string // package -> control fields after Package:
+	seenFile string            // maintainer scripts write here what they saw
+}
+
+func newDpkgRoot(t *testing.T) *dpkgRoot {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (security.ima, dpkg --root)")
 	}
-	for _, tool := range []string{"dpkg", "dpkg-deb", "openssl", "getfattr"} {
+	for _, tool := range []string{"dpkg", "dpkg-deb", "dpkg-divert", "openssl", "getfattr"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("no %s", tool)
 		}
 	}
-	s := newSigner(t)
-	work := t.TempDir()
-	bin := filepath.Join(work, "bin")
-	os.Mkdir(bin, 0o755)
-	shim := goBuild(t, work, "github.com/imaboot/imaboot/cmd/imaboot-dpkg-deb")
-	if err := os.Symlink(shim, filepath.Join(bin, "dpkg-deb")); err != nil {
+	d := &dpkgRoot{t: t, s: newSigner(t), work: t.TempDir(), control: map[string]string{}}
+	d.bin = filepath.Join(d.work, "bin")
+	os.Mkdir(d.bin, 0o755)
+	d.shim = goBuild(t, d.work, "github.com/imaboot/imaboot/cmd/imaboot-dpkg-deb")
+	if err := os.Symlink(d.shim, filepath.Join(d.bin, "dpkg-deb")); err != nil {
 		t.Fatal(err)
 	}
-	relabelBin := goBuild(t, work, "github.com/imaboot/imaboot/cmd/imaboot-relabel")
-	realDeb, _ := exec.LookPath("dpkg-deb")
-
-	root := filepath.Join(work, "root")
-	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"} {
-		os.MkdirAll(filepath.Join(root, d), 0o755)
+	d.relabel = goBuild(t, d.work, "github.com/imaboot/imaboot/cmd/imaboot-relabel")
+	d.realDeb, _ = exec.LookPath("dpkg-deb")
+	d.root = filepath.Join(d.work, "root")
+	for _, dir := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"} {
+		os.MkdirAll(filepath.Join(d.root, dir), 0o755)
 	}
-	writeFiles(t, root, map[string]string{"var/lib/dpkg/status": "", "var/lib/dpkg/available": ""})
-	seen := filepath.Join(work, "preinst.ima")
+	writeFiles(t, d.root, map[string]string{"var/lib/dpkg/status": "", "var/lib/dpkg/available": ""})
+	d.seenFile = filepath.Join(d.work, "seen")
+	return d
+}
 
-	control := map[string]string{}
-	build := func(name string, wrong ...string) string {
-		dir := filepath.Join(work, name)
-		os.RemoveAll(dir)
-		if control[name] == "" {
-			control[name] = "Version: 1\nArchitecture: all\n"
-		}
-		writeFiles(t, dir, map[string]string{
-			"DEBIAN/control":                    "Package: " + name + "\n" + control[name] + "Maintainer: t <t@example.org>\nDescription: test\n",
-			"DEBIAN/preinst":                    "#!/bin/sh\ngetfattr --absolute-names -n security.ima -e hex --only-values \"$0\" > " + seen + "." + name + "\n",
-			"DEBIAN/postinst":                   "#!/bin/sh\nexit 0\n",
-			"usr/bin/" + name:                   "#!/bin/sh\necho " + name + " " + strings.ReplaceAll(control[name], "\n", " ") + "\n",
-			"usr/share/doc/" + name + "/README": "data of " + name + "\n",
-		})
-		signTree(t, s, dir, wrong...)
-		deb := filepath.Join(work, name+".deb")
-		if b, err := exec.Command(realDeb, "--root-owner-group", "-b", dir, deb).CombinedOutput(); err != nil {
-			t.Fatalf("dpkg-deb -b: %v\n%s", err, b)
-		}
-		return deb
+// build makes name.deb from files (path -> content; DEBIAN/ members are
+// control members), signed; wrong names paths signed over other content.
+func (d *dpkgRoot) build(name string, files map[string]string, wrong ...string) string {
+	d.t.Helper()
+	dir := filepath.Join(d.work, "src", name)
+	os.RemoveAll(dir)
+	if d.control[name] == "" {
+		d.control[name] = "Version: 1\nArchitecture: all\n"
 	}
-	dpkg := func(args ...string) (string, error) {
+	all := map[string]string{
+		"DEBIAN/control": "Package: " + name + "\n" + d.control[name] + "Maintainer: t <t@example.org>\nDescription: test\n",
+	}
+	for p, c := range files {
+		all[p] = c
+	}
+	writeFiles(d.t, dir, all)
+	signTree(d.t, d.s, dir, wrong...)
+	deb := filepath.Join(d.work, name+".deb")
+	if b, err := exec.Command(d.realDeb, "--root-owner-group", "-b", dir, deb).CombinedOutput(); err != nil {
+		d.t.Fatalf("dpkg-deb -b: %v\n%s", err, b)
+	}
+	return deb
+}
+
+// dpkg runs the real dpkg on the root; it fails the test if dpkg has not
+// finished within a minute (the shim must never keep dpkg waiting).
+func (d *dpkgRoot) dpkg(args ...string) (string, error) {
+	d.t.Helper()
+	all := []string{"--root=" + d.root, "--force-script-chrootless", "--force-not-root"}
+	if d.hook {
 		// The same line as dpkg/dpkg.cfg.d/imaboot: dpkg sets DPKG_ROOT for hooks.
-		hook := relabelBin + " --from-dpkg --pending --root ${DPKG_ROOT:-/}"
-		all := append([]string{"--root=" + root, "--force-script-chrootless", "--force-not-root", "--post-invoke=" + hook}, args...)
-		cmd := exec.Command("dpkg", all...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "IMABOOT_DPKG_DEB="+realDeb)
-		b, err := cmd.CombinedOutput()
-		return string(b), err
+		all = append(all, "--post-invoke="+d.relabel+" --from-dpkg --pending --root ${DPKG_ROOT:-/}")
 	}
+	all = append(append(all, d.extra...), args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "dpkg", all...)
+	cmd.Env = append(os.Environ(), "PATH="+d.bin+":"+os.Getenv("PATH"), "IMABOOT_DPKG_DEB="+d.realDeb, "IMABOOT_DPKG_DEB_VERBOSE=1")
+	// A shim left running holds dpkg's output open: stop waiting for it.
+	cmd.WaitDelay = 10 * time.Second
+	b, err := cmd.CombinedOutput()
+	if ctx.Err() != nil || errors.Is(err, exec.ErrWaitDelay) {
+		d.t.Fatalf("dpkg %s did not finish within a minute, or left a process holding its output: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return string(b), err
+}
 
-	out, err := dpkg("--unpack", build("good"))
+// at is a path inside the root.
+func (d *dpkgRoot) at(p string) string { return filepath.Join(d.root, p) }
+
+// signed reports whether path (inside the root) carries a v2 signature.
+func (d *dpkgRoot) signed(p string) bool {
+	l := ima(d.t, d.at(p))
+	return len(l) > 1 && l[0] == byte(relabel.TypeSignature) && l[1] == 2
+}
+
+// recordLabel is a maintainer script that writes the security.ima of file
+// inside the root ("": the script itself), or nothing, to the seen
+// file under tag, when dpkg runs it.
+func (d *dpkgRoot) recordLabel(tag, file string) string {
+	p := `"$DPKG_ROOT` + file + `"`
+	if file == "" {
+		p = `"$0"`
+	}
+	return "#!/bin/sh\ngetfattr --absolute-names -n security.ima --only-values " + p + " > " + d.seenFile + "." + tag + " 2>/dev/null || true\n"
+}
+
+// matches reports whether a line of s matches re.
+func matches(re, s string) bool {
+	return regexp.MustCompile(`(?m)` + re).MatchString(s)
+}
+
+// seen is what the script recorded under tag was a v2 signature.
+func (d *dpkgRoot) seen(tag string) bool {
+	b, err := os.ReadFile(d.seenFile + "." + tag)
+	return err == nil && bytes.HasPrefix(b, []byte{byte(relabel.TypeSignature), 2})
+}
+
+// TestRealDpkg installs and upgrades signed .debs with the real dpkg in a
+// throw-away root, dpkg-deb being the shim and with no post-invoke hook: the
+// preinst carries its signature when it runs; every data file is labeled
+// before dpkg renames it into place, so the old version's postrm, which dpkg
+// runs after the renames within the unpack, finds the new file labeled (as
+// the new libc6's loader must be when the old postrm starts /bin/sh); a
+// file whose content does not match its signature stops the unpack before
+// anything of the package is put in place.
+func TestRealDpkg(t *testing.T) {
+	d := newDpkgRoot(t)
+	good := func() map[string]string {
+		return map[string]string{
+			"DEBIAN/preinst":            d.recordLabel("preinst", ""),
+			"DEBIAN/postinst":           "#!/bin/sh\nexit 0\n",
+			"DEBIAN/postrm":             d.recordLabel("postrm", "/usr/bin/good"),
+			"usr/bin/good":              "#!/bin/sh\necho good " + strings.ReplaceAll(d.control["good"], "\n", " ") + "\n",
+			"usr/share/doc/good/README": "data of good\n",
+		}
+	}
+	out, err := d.dpkg("--unpack", d.build("good", good()))
 	if err != nil {
 		t.Fatalf("dpkg --unpack: %v\n%s", err, out)
 	}
-	got, err := os.ReadFile(seen + ".good")
-	if err != nil || !bytes.HasPrefix(got, []byte{byte(relabel.TypeSignature), 2}) {
-		t.Errorf("preinst ran with security.ima %x (%v), want a v2 signature\n%s", got, err, out)
+	if !d.seen("preinst") {
+		t.Errorf("the preinst ran without its signature\n%s", out)
 	}
 	for _, f := range []string{"usr/bin/good", "usr/share/doc/good/README", "var/lib/dpkg/info/good.postinst", "var/lib/dpkg/info/good.preinst"} {
-		l := ima(t, filepath.Join(root, f))
-		if len(l) == 0 || l[0] != byte(relabel.TypeSignature) {
-			t.Errorf("%s: security.ima %x after the unpack, want a signature\n%s", f, l, out)
+		if !d.signed(f) {
+			t.Errorf("%s: security.ima %x after the unpack, want a signature\n%s", f, ima(t, d.at(f)), out)
 		}
 	}
-	// The shim labeled both scripts in tmp.ci (dpkg renames them into info/,
-	// labels kept): the hook finds them verified and labels the two data files.
-	if !strings.Contains(out, "summary: 1 packages, 2 labeled, 2 verified, 0 mismatches") {
-		t.Errorf("hook output lacks the summary of one package, 2 data files labeled, 2 scripts verified:\n%s", out)
+	if !strings.Contains(out, "imaboot-dpkg-deb: good: 2 labeled, 0 already labeled, 0 not extracted by dpkg") {
+		t.Errorf("the shim did not report labeling the two data files:\n%s", out)
 	}
-	if out, err := dpkg("--configure", "good"); err != nil {
+	if out, err := d.dpkg("--configure", "good"); err != nil {
 		t.Fatalf("dpkg --configure: %v\n%s", err, out)
 	}
 
-	// A data file whose content is not what was signed: not labeled, dpkg fails.
-	out, err = dpkg("--unpack", build("bad", "/usr/bin/bad"))
-	if err == nil {
-		t.Errorf("dpkg --unpack of a package with a mismatching file succeeded:\n%s", out)
-	}
-	if !strings.Contains(out, "mismatch bad:") || !strings.Contains(out, "usr/bin/bad") {
-		t.Errorf("the mismatch is not reported:\n%s", out)
-	}
-	if l := ima(t, filepath.Join(root, "usr/bin/bad")); l != nil {
-		t.Errorf("usr/bin/bad was labeled %x despite the mismatch", l)
-	}
-	if l := ima(t, filepath.Join(root, "usr/share/doc/bad/README")); len(l) == 0 {
-		t.Errorf("the matching file of the bad package was not labeled")
-	}
-	if !bytes.Contains([]byte(out), []byte("summary: 1 packages")) {
-		t.Errorf("--pending handled other packages than the unpacked one:\n%s", out)
-	}
-
-	// An upgrade (new content, the new preinst runs as "upgrade") of a
-	// Multi-Arch: same package, whose info files are NAME:ARCH.*.
-	// The pending bad package would fail every later run's hook: remove it.
-	if out, err := dpkg("--remove", "bad"); err != nil {
-		t.Fatalf("dpkg --remove bad: %v\n%s", err, out)
-	}
-	os.Remove(seen + ".good")
-	control["good"] = "Version: 2\nArchitecture: amd64\nMulti-Arch: same\n"
-	out, err = dpkg("--unpack", build("good"))
+	// The upgrade: new content; the old postrm runs after the new file is in place.
+	d.control["good"] = "Version: 2\nArchitecture: all\n"
+	out, err = d.dpkg("--unpack", d.build("good", good()))
 	if err != nil {
 		t.Fatalf("dpkg --unpack of version 2: %v\n%s", err, out)
 	}
-	if got, _ := os.ReadFile(seen + ".good"); !bytes.HasPrefix(got, []byte{byte(relabel.TypeSignature), 2}) {
-		t.Errorf("the upgrade's preinst ran with security.ima %x\n%s", got, out)
+	if b, _ := os.ReadFile(d.at("usr/bin/good")); !strings.Contains(string(b), "Version: 2") {
+		t.Fatalf("usr/bin/good is not version 2: %q", b)
 	}
-	for _, f := range []string{"usr/bin/good", "var/lib/dpkg/info/good:amd64.postinst"} {
-		if l := ima(t, filepath.Join(root, f)); len(l) == 0 || l[0] != byte(relabel.TypeSignature) {
-			t.Errorf("%s: security.ima %x after the upgrade\n%s", f, l, out)
+	if !d.seen("postrm") {
+		t.Errorf("the old postrm, run after the renames, found the new usr/bin/good unlabeled\n%s", out)
+	}
+	if !d.signed("usr/bin/good") {
+		t.Errorf("usr/bin/good of version 2 is not labeled\n%s", out)
+	}
+	if out, err := d.dpkg("--configure", "-a"); err != nil {
+		t.Fatalf("dpkg --configure -a: %v\n%s", err, out)
+	}
+
+	// A data file whose content is not what was signed: not labeled, and
+	// dpkg abandons the package before renaming anything into place.
+	out, err = d.dpkg("--unpack", d.build("bad", map[string]string{
+		"usr/bin/bad":              "#!/bin/sh\n",
+		"usr/share/doc/bad/README": "data of bad\n",
+	}, "/usr/bin/bad"))
+	if err == nil {
+		t.Errorf("dpkg --unpack of a package with a mismatching file succeeded:\n%s", out)
+	}
+	if !matches(`imaboot-dpkg-deb: bad: not labeled: \S*/usr/bin/bad.dpkg-new: content does not match`, out) ||
+		!strings.Contains(out, "dpkg-deb --fsys-tarfile subprocess returned error exit status 1") {
+		t.Errorf("the mismatch, or dpkg's word on the stopped unpack, is missing:\n%s", out)
+	}
+	for _, f := range []string{"usr/bin/bad", "usr/bin/bad.dpkg-new", "usr/share/doc/bad/README"} {
+		if _, err := os.Lstat(d.at(f)); err == nil {
+			t.Errorf("%s is on disk after the refused unpack", f)
 		}
 	}
-	if b, _ := os.ReadFile(filepath.Join(root, "usr/bin/good")); !strings.Contains(string(b), "Version: 2") {
-		t.Errorf("usr/bin/good is not version 2: %q", b)
+}
+
+// TestRealDpkgInstall: dpkg -i unpacks and configures in one run, before
+// any post-invoke hook: the postinst finds the package's new program
+// labeled.
+func TestRealDpkgInstall(t *testing.T) {
+	d := newDpkgRoot(t)
+	d.hook = true
+	out, err := d.dpkg("-i", d.build("probe", map[string]string{
+		"DEBIAN/postinst":  d.recordLabel("postinst", "/usr/bin/probe"),
+		"usr/bin/probe":    "#!/bin/sh\necho probe\n",
+		"usr/lib/probe.so": "not really a library\n",
+	}))
+	if err != nil {
+		t.Fatalf("dpkg -i: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "summary: 1 packages, 2 labeled, 2 verified, 0 mismatches") {
-		t.Errorf("the hook did not label the upgrade's two new files:\n%s", out)
+	if !d.seen("postinst") {
+		t.Errorf("the postinst of dpkg -i found its new program unlabeled\n%s", out)
 	}
-	if out, err := dpkg("--configure", "-a"); err != nil {
-		t.Fatalf("dpkg --configure -a: %v\n%s", err, out)
+	// The hook is a check now: everything was labeled already.
+	if !strings.Contains(out, "summary: 0 packages") && !strings.Contains(out, " 0 labeled, ") {
+		t.Errorf("the post-invoke hook had to label something:\n%s", out)
+	}
+}
+
+// TestRealDpkgConflict: dpkg stops extracting on an error of its own (a
+// file another package owns) and closes its end of the pipe; the run ends
+// with dpkg's own error, never waiting on the shim, both for a package that
+// fits in the pipe (the shim is then waiting for dpkg to read its end
+// marker) and for one that does not (the real dpkg-deb is still writing).
+func TestRealDpkgConflict(t *testing.T) {
+	d := newDpkgRoot(t)
+	if out, err := d.dpkg("-i", d.build("owner", map[string]string{"usr/bin/shared": "#!/bin/sh\n"})); err != nil {
+		t.Fatalf("dpkg -i owner: %v\n%s", err, out)
+	}
+	// dpkg-deb -b writes the archive sorted by name: usr/a/* come before
+	// usr/bin/shared, usr/share/* after it.
+	many := map[string]string{"usr/bin/shared": "#!/bin/sh\necho other\n"}
+	for i := 0; i < 150; i++ {
+		many[fmt.Sprintf("usr/a/f%03d", i)] = strings.Repeat("x", 100)
+	}
+	for name, files := range map[string]map[string]string{
+		// All in the pipe at once: dpkg may close it before or after the
+		// shim wrote the end marker.
+		"first": {"usr/bin/shared": "#!/bin/sh\necho other\n"},
+		// The shim has written everything and waits while dpkg works through
+		// 150 files before it meets the conflict and closes the pipe.
+		"last": many,
+		// More than a pipe holds: the real dpkg-deb is still writing.
+		"large": {"usr/bin/shared": "#!/bin/sh\necho other\n", "usr/share/zz/big": strings.Repeat("0123456789abcdef", 1<<16)},
+	} {
+		out, err := d.dpkg("--unpack", d.build(name, files))
+		if err == nil {
+			t.Errorf("%s: dpkg --unpack succeeded despite the conflict:\n%s", name, out)
+		}
+		if !strings.Contains(out, "trying to overwrite '/usr/bin/shared', which is also in package owner") {
+			t.Errorf("%s: dpkg's own error is missing:\n%s", name, out)
+		}
+		if strings.Contains(out, "imaboot-dpkg-deb:") && !strings.Contains(out, "labeled") {
+			t.Errorf("%s: the shim spoke up about dpkg's error:\n%s", name, out)
+		}
+	}
+	// No shim is left behind, waiting on a pipe nobody reads.
+	time.Sleep(100 * time.Millisecond)
+	if pids := processesOf(d.shim); len(pids) > 0 {
+		t.Errorf("shim processes left after the failed runs: %v", pids)
+	}
+}
+
+// processesOf lists the pids whose executable is exe.
+func processesOf(exe string) []string {
+	var pids []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && l == exe {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// TestRealDpkgExcludedAndDiverted: a file dpkg does not extract
+// (path-exclude) is skipped, not reported; a file diverted by the admin
+// (dpkg-divert --local --rename, as imaboot-dpkg-hooks does for dpkg-deb)
+// is labeled at the diverted name, where dpkg extracts it.
+func TestRealDpkgExcludedAndDiverted(t *testing.T) {
+	d := newDpkgRoot(t)
+	d.extra = []string{"--path-exclude=/usr/share/doc/*"}
+	files := func(v string) map[string]string {
+		return map[string]string{
+			"usr/bin/tool":              "#!/bin/sh\necho tool " + v + "\n",
+			"usr/share/doc/tool/README": "doc " + v + "\n",
+		}
+	}
+	out, err := d.dpkg("-i", d.build("tool", files("1")))
+	if err != nil {
+		t.Fatalf("dpkg -i: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "imaboot-dpkg-deb: tool: 1 labeled, 0 already labeled, 1 not extracted by dpkg") {
+		t.Errorf("the excluded file is not counted as not extracted:\n%s", out)
+	}
+	if _, err := os.Lstat(d.at("usr/share/doc/tool/README")); err == nil {
+		t.Error("path-exclude did not apply")
+	}
+	if !d.signed("usr/bin/tool") {
+		t.Errorf("usr/bin/tool not labeled\n%s", out)
+	}
+
+	if b, err := exec.Command("dpkg-divert", "--root="+d.root, "--local", "--rename", "--divert", "/usr/bin/tool.distrib", "--add", "/usr/bin/tool").CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-divert: %v\n%s", err, b)
+	}
+	d.control["tool"] = "Version: 2\nArchitecture: all\n"
+	out, err = d.dpkg("-i", d.build("tool", files("2")))
+	if err != nil {
+		t.Fatalf("dpkg -i of version 2: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(d.at("usr/bin/tool.distrib")); !strings.Contains(string(b), "tool 2") {
+		t.Fatalf("the diverted name does not hold version 2: %q", b)
+	}
+	if !d.signed("usr/bin/tool.distrib") {
+		t.Errorf("the diverted file is not labeled\n%s", out)
+	}
+	if _, err := os.Lstat(d.at("usr/bin/tool")); err == nil {
+		t.Error("dpkg wrote the diverted path itself")
 	}
 }

@@ -1,0 +1,128 @@
+package dpkglabel
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/imaboot/imaboot/imasigs"
+)
+
+// ControlDir is where dpkg extracts the control members of the package it
+// is unpacking, inside its admin directory.
+const ControlDir = "tmp.ci"
+
+// NewSuffix is the name dpkg gives a file it has extracted and not yet
+// renamed into place.
+const NewSuffix = ".dpkg-new"
+
+// Extraction is one package dpkg is unpacking, as the dpkg-deb shim sees it
+// once dpkg has read the whole data archive: its files sit beside their
+// final names as NAME.dpkg-new, and its control members in ADMIN/tmp.ci.
+type Extraction struct {
+	Root     string // dpkg's DPKG_ROOT ("" or "/" for the running system)
+	AdminDir string // dpkg's DPKG_ADMINDIR
+}
+
+// ReadManifest reads the manifest of the package being unpacked
+// (tmp.ci/imasigs); nil without error for a package that has none.
+func (x Extraction) ReadManifest() (*imasigs.Manifest, error) {
+	p := filepath.Join(x.AdminDir, ControlDir, imasigs.ControlMember)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := imasigs.Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return m, nil
+}
+
+// Package is the name in tmp.ci/control (the diversions file names
+// diverting packages by it).
+func (x Extraction) Package() (string, error) {
+	p := filepath.Join(x.AdminDir, ControlDir, "control")
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Package:"); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	return "", fmt.Errorf("%s: no Package field", p)
+}
+
+// diversions reads ADMIN/diversions (none: an empty map).
+func (x Extraction) diversions() (map[string]Diversion, error) {
+	p := filepath.Join(x.AdminDir, "diversions")
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]Diversion{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseDiversions(f, p)
+}
+
+// LabelExtracted writes m's signatures onto the files dpkg has just
+// extracted: for each data entry, NAME.dpkg-new at the name dpkg uses (the
+// diverted one when another package or the admin diverted NAME). An entry
+// without such a file is one dpkg did not extract (path-exclude in
+// dpkg.cfg.d, a Multi-Arch: same file identical to the installed one, a
+// file another package keeps by Replaces): it is counted as skipped. The
+// content check of ApplySignedFile applies to each: a mismatch is reported
+// and nothing is written on that file.
+func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest) (*PackageResult, error) {
+	root := x.Root
+	if root == "" {
+		root = "/"
+	}
+	r, err := OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	divs, err := x.diversions()
+	if err != nil {
+		return nil, err
+	}
+	res := &PackageResult{Package: pkg}
+	for _, e := range m.Entries {
+		if _, ok := e.IsControl(); ok {
+			continue // labeled in tmp.ci by the --control step
+		}
+		where := actual(divs, pkg, e.Path) + NewSuffix
+		f, err := r.openFile(where)
+		if errors.Is(err, os.ErrNotExist) {
+			res.Skipped++
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, errNotRegular) {
+				err = fmt.Errorf("%s: %w", r.Name(where), err)
+			}
+			res.Mismatches = append(res.Mismatches, err)
+			continue
+		}
+		res.applyFile(f, e)
+		f.Close()
+	}
+	return res, nil
+}
