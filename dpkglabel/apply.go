@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/imaboot/imaboot/imasigs"
 	"github.com/imaboot/imaboot/relabel"
 )
@@ -21,12 +23,15 @@ var Scripts = []string{"preinst", "postinst", "prerm", "postrm", "config"}
 
 // PackageResult is what happened to one package's files.
 type PackageResult struct {
-	Package    string // as dpkg names its info files: NAME or NAME:ARCH
-	NoManifest bool   // no PKG.imasigs: its files stay unlabeled
-	Labeled    int    // labels written
-	Verified   int    // labels already in place
-	Skipped    int    // signed files dpkg did not extract (LabelExtracted)
-	Unsigned   []string
+	Package    string   // as dpkg names its info files: NAME or NAME:ARCH
+	NoManifest bool     // no PKG.imasigs: its files stay unlabeled
+	Labeled    int      // labels written
+	Verified   int      // labels already in place
+	Skipped    int      // signed files dpkg did not extract (LabelExtracted)
+	Unsigned   []string // regular files no manifest entry signs
+	// Unlabeled counts the Unsigned files that carry no signature label
+	// either (a file restored by dpkg's rollback keeps the one it had).
+	Unlabeled  int
 	Mismatches []error // content did not match, or the file could not be read
 }
 
@@ -59,8 +64,9 @@ func readManifest(root *Root, info string) (*imasigs.Manifest, error) {
 	return m, nil
 }
 
-// applyEntry labels the file at where (inside root) from e.
-func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry) {
+// applyEntry labels the file at where (inside root) from e; rc, when not
+// nil, recreates files the EVM HMAC key keeps from being labeled in place.
+func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry, rc *Recreator) {
 	f, err := root.openFile(where)
 	if err != nil {
 		if errors.Is(err, errNotRegular) {
@@ -70,14 +76,25 @@ func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry) 
 		return
 	}
 	defer f.Close()
-	res.applyFile(f, e)
+	res.applyFile(root, where, f, e, rc)
 }
 
-// applyFile labels the open file f from e.
-func (res *PackageResult) applyFile(f *os.File, e imasigs.Entry) {
+// applyFile labels f, open at where inside root, from e.
+func (res *PackageResult) applyFile(root *Root, where string, f *os.File, e imasigs.Entry, rc *Recreator) {
+	if rc != nil && needsCopy(f) {
+		if err := rc.recreate(root, where, f, e); err != nil {
+			res.Mismatches = append(res.Mismatches, err)
+			return
+		}
+		res.Labeled++
+		return
+	}
 	wrote, err := relabel.ApplySignedFile(f, e.Algo, e.Digest, e.Label)
 	switch {
 	case err != nil:
+		if errors.Is(err, unix.EPERM) && EVMHMACLoaded() {
+			err = fmt.Errorf("%w: %v", err, errEVMRefused)
+		}
 		res.Mismatches = append(res.Mismatches, err)
 	case wrote:
 		res.Labeled++
@@ -86,9 +103,24 @@ func (res *PackageResult) applyFile(f *os.File, e imasigs.Entry) {
 	}
 }
 
+// noteUnsigned records where, a file no manifest entry signs, if it is a
+// regular file, and whether it lacks a signature label.
+func (res *PackageResult) noteUnsigned(root *Root, where string) {
+	f, err := root.openFile(where)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	res.Unsigned = append(res.Unsigned, root.Name(where))
+	buf := make([]byte, 4096)
+	if n, err := unix.Fgetxattr(int(f.Fd()), relabel.XattrIMA, buf); err != nil || n == 0 || buf[0] != byte(relabel.TypeSignature) {
+		res.Unlabeled++
+	}
+}
+
 // LabelPackage labels p's files (PKG.list, diversions followed) and its
 // maintainer scripts in the info directory from its manifest.
-func LabelPackage(root *Root, p Package, divs map[string]Diversion) (*PackageResult, error) {
+func LabelPackage(root *Root, p Package, divs map[string]Diversion, rc *Recreator) (*PackageResult, error) {
 	info := infoName(root, p)
 	res := &PackageResult{Package: info}
 	list, err := root.readFile(path.Join(AdminDir, "info", info+".list"))
@@ -106,27 +138,21 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion) (*PackageRes
 		where := actual(divs, p.Name, file)
 		if m != nil {
 			if e, ok := m.Lookup(file); ok {
-				res.applyEntry(root, where, e)
+				res.applyEntry(root, where, e, rc)
 				continue
 			}
 		}
-		if f, err := root.openFile(where); err == nil {
-			f.Close()
-			res.Unsigned = append(res.Unsigned, root.Name(where))
-		}
+		res.noteUnsigned(root, where)
 	}
 	for _, s := range Scripts {
 		where := path.Join(AdminDir, "info", info+"."+s)
 		if m != nil {
 			if e, ok := m.Lookup(imasigs.ControlPrefix + s); ok {
-				res.applyEntry(root, where, e)
+				res.applyEntry(root, where, e, rc)
 				continue
 			}
 		}
-		if f, err := root.openFile(where); err == nil {
-			f.Close()
-			res.Unsigned = append(res.Unsigned, root.Name(where))
-		}
+		res.noteUnsigned(root, where)
 	}
 	res.NoManifest = m == nil
 	return res, nil
@@ -135,7 +161,7 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion) (*PackageRes
 // LabelControlDir labels the control members extracted into dir (by
 // dpkg-deb --control) from dir/imasigs, if there is one. It returns the
 // number of labels written and the members that could not be labeled.
-func LabelControlDir(dir string) (int, []error, error) {
+func LabelControlDir(dir string, rc *Recreator) (int, []error, error) {
 	root, err := OpenRoot(dir)
 	if err != nil {
 		return 0, nil, err
@@ -155,7 +181,7 @@ func LabelControlDir(dir string) (int, []error, error) {
 	res := &PackageResult{}
 	for _, e := range m.Entries {
 		if name, ok := e.IsControl(); ok {
-			res.applyEntry(root, "/"+name, e)
+			res.applyEntry(root, "/"+name, e, rc)
 		}
 	}
 	return res.Labeled, res.Mismatches, nil

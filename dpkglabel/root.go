@@ -71,3 +71,18 @@ func (r *Root) readFile(path string) ([]byte, error) {
 	defer f.Close()
 	return io.ReadAll(f)
 }
+
+// openDir opens the directory path (absolute, as inside the root) as an
+// O_PATH descriptor for *at calls; symlinks on the way resolve inside the
+// root.
+func (r *Root) openDir(path string) (int, error) {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	fd, err := unix.Openat2(r.fd, strings.TrimPrefix(path, "/"), &how)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: r.Name(path), Err: err}
+	}
+	return fd, nil
+}

@@ -51,6 +51,11 @@ func Run(o Options) (Summary, error) {
 			todo = append(todo, p)
 		}
 	}
+	// Only files dpkg just unpacked are ever recreated (see Recreator).
+	var rc *Recreator
+	if o.Pending {
+		rc = NewRecreator(o.Root)
+	}
 	n := o.Workers
 	if n <= 0 {
 		n = runtime.NumCPU()
@@ -66,7 +71,7 @@ func Run(o Options) (Summary, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = LabelPackage(root, todo[i], divs)
+				results[i], errs[i] = LabelPackage(root, todo[i], divs, rc)
 				if o.Progress != nil {
 					mu.Lock()
 					if done++; done%100 == 0 || done == len(todo) {
@@ -97,9 +102,11 @@ func Run(o Options) (Summary, error) {
 		for _, e := range r.Mismatches {
 			fmt.Fprintf(o.Out, "mismatch %s: %v\n", r.Package, e)
 		}
-		if r.NoManifest && len(r.Unsigned) > 0 {
+		// Only what really has no signature: after a rollback dpkg has put
+		// back the old files, with the labels they had.
+		if r.NoManifest && r.Unlabeled > 0 {
 			sum.NoManifest++
-			fmt.Fprintf(o.Out, "no-manifest %s: %d files stay unlabeled (refused under enforcement)\n", r.Package, len(r.Unsigned))
+			fmt.Fprintf(o.Out, "no-manifest %s: %d files stay unlabeled (refused under enforcement)\n", r.Package, r.Unlabeled)
 		}
 		if o.ListUnsigned {
 			for _, f := range r.Unsigned {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/imaboot/imaboot/dpkglabel"
 	"github.com/imaboot/imaboot/imasigs"
 	"github.com/imaboot/imaboot/relabel"
@@ -108,6 +110,32 @@ func TestRunOfflineRoot(t *testing.T) {
 	}
 	if len(ima(t, at("var/lib/dpkg/info/done.postinst"))) == 0 {
 		t.Error("maintainer script not labeled")
+	}
+}
+
+// After dpkg's rollback a package may be left half-installed with the old
+// version's files, labeled, and no manifest: the hook does not call them
+// unlabeled. A file without a signature label is still named.
+func TestRunNoManifestLabeled(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("security.ima needs root")
+	}
+	r := &fakeRoot{t: t, dir: t.TempDir(), s: newSigner(t)}
+	r.add("restored", "half-installed", map[string]string{"/usr/lib/libr.so": "old lib", "/usr/bin/r": "#!/bin/sh\n"}, false, nil)
+	label := []byte{byte(relabel.TypeSignature), 2, byte(relabel.AlgoSHA256), 0, 0, 0, 0, 0, 0}
+	for _, p := range []string{"usr/lib/libr.so", "usr/bin/r"} {
+		if err := unix.Setxattr(filepath.Join(r.dir, p), relabel.XattrIMA, label, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, out := runRoot(t, dpkglabel.Options{Root: r.dir, Pending: true})
+	if strings.Contains(out, "no-manifest") || sum.NoManifest != 0 {
+		t.Errorf("labeled files reported as unlabeled: %+v\n%s", sum, out)
+	}
+	unix.Removexattr(filepath.Join(r.dir, "usr/bin/r"), relabel.XattrIMA)
+	sum, out = runRoot(t, dpkglabel.Options{Root: r.dir, Pending: true})
+	if !strings.Contains(out, "no-manifest restored: 1 files stay unlabeled") || sum.NoManifest != 1 {
+		t.Errorf("the one unlabeled file is not reported: %+v\n%s", sum, out)
 	}
 }
 

@@ -269,8 +269,21 @@ func withFiles(t testing.TB, initrd string, files map[string]string) string {
 // boot starts the tree's kernel with initrd on a copy of the tree's image.
 func boot(t *testing.T, tr tree, initrd, extraArgs string) *vm.Machine {
 	t.Helper()
+	return bootDisk(t, tr, diskCopy(t, tr), initrd, extraArgs)
+}
+
+// diskCopy is a fresh copy of the tree's image, for one or more boots.
+func diskCopy(t *testing.T, tr tree) string {
+	t.Helper()
 	img := filepath.Join(t.TempDir(), "root.img")
 	runLogged(t, "cp", "--sparse=always", tr.image, img)
+	return img
+}
+
+// bootDisk starts the tree's kernel with initrd on the disk image img
+// (booting the same img again is booting the same machine again).
+func bootDisk(t *testing.T, tr tree, img, initrd, extraArgs string) *vm.Machine {
+	t.Helper()
 	opts := vm.Options{
 		Kernel: filepath.Join(tr.dir, "boot", "vmlinuz-"+tr.kver),
 		Initrd: initrd,

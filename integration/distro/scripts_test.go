@@ -16,6 +16,7 @@ var shellScripts = map[string]string{
 	"initramfs-tools/hooks/imaboot":               "sh",
 	"initramfs-tools/scripts/init-bottom/imaboot": "sh",
 	"scripts/install":                             "sh",
+	"scripts/imaboot-dpkg-hooks":                  "sh",
 	"integration/distro/testdata/chroot.sh":       "sh",
 }
 
