@@ -28,6 +28,7 @@ type PackageResult struct {
 	Labeled    int      // labels written
 	Verified   int      // labels already in place
 	Skipped    int      // signed files dpkg did not extract (LabelExtracted)
+	Missing    int      // signed files of PKG.list that are not on disk
 	Unsigned   []string // regular files no manifest entry signs
 	// Unlabeled counts the Unsigned files that carry no signature label
 	// either (a file restored by dpkg's rollback keeps the one it had).
@@ -64,9 +65,19 @@ func readManifest(root *Root, info string) (*imasigs.Manifest, error) {
 	return m, nil
 }
 
-// applyEntry labels the file at where (inside root) from e; rc, when not
-// nil, recreates files the EVM HMAC key keeps from being labeled in place.
-func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry, rc *Recreator) {
+// Labeling says how signatures are put on files.
+type Labeling struct {
+	// Recreate, when not nil, replaces the files that the EVM HMAC key
+	// keeps from being labeled in place by labeled copies.
+	Recreate *Recreator
+	// Trusted counts a file whose security.ima already is the signed value
+	// as verified without hashing it again: the post-invoke check after
+	// the shim, which hashed every file when it labeled it.
+	Trusted bool
+}
+
+// applyEntry labels the file at where (inside root) from e.
+func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry, lb Labeling) {
 	f, err := root.openFile(where)
 	if err != nil {
 		if errors.Is(err, errNotRegular) {
@@ -76,13 +87,17 @@ func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry, 
 		return
 	}
 	defer f.Close()
-	res.applyFile(root, where, f, e, rc)
+	res.applyFile(root, where, f, e, lb)
 }
 
 // applyFile labels f, open at where inside root, from e.
-func (res *PackageResult) applyFile(root *Root, where string, f *os.File, e imasigs.Entry, rc *Recreator) {
-	if rc != nil && needsCopy(f) {
-		if err := rc.recreate(root, where, f, e); err != nil {
+func (res *PackageResult) applyFile(root *Root, where string, f *os.File, e imasigs.Entry, lb Labeling) {
+	if lb.Trusted && hasLabel(f, e.Label) {
+		res.Verified++
+		return
+	}
+	if lb.Recreate != nil && needsCopy(f) {
+		if err := lb.Recreate.recreate(root, where, f, e); err != nil {
 			res.Mismatches = append(res.Mismatches, err)
 			return
 		}
@@ -103,6 +118,25 @@ func (res *PackageResult) applyFile(root *Root, where string, f *os.File, e imas
 	}
 }
 
+// hasLabel reports whether f's security.ima is label.
+func hasLabel(f *os.File, label []byte) bool {
+	buf := make([]byte, len(label)+1)
+	n, err := unix.Fgetxattr(int(f.Fd()), relabel.XattrIMA, buf)
+	return err == nil && bytes.Equal(buf[:n], label)
+}
+
+// readConffiles reads info/PKG.conffiles ("PATH" or "FLAG PATH" lines).
+func readConffiles(root *Root, info string) map[string]bool {
+	b, _ := root.readFile(path.Join(AdminDir, "info", info+".conffiles"))
+	out := map[string]bool{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, "/"); i >= 0 {
+			out[l[i:]] = true
+		}
+	}
+	return out
+}
+
 // noteUnsigned records where, a file no manifest entry signs, if it is a
 // regular file, and whether it lacks a signature label.
 func (res *PackageResult) noteUnsigned(root *Root, where string) {
@@ -120,7 +154,7 @@ func (res *PackageResult) noteUnsigned(root *Root, where string) {
 
 // LabelPackage labels p's files (PKG.list, diversions followed) and its
 // maintainer scripts in the info directory from its manifest.
-func LabelPackage(root *Root, p Package, divs map[string]Diversion, rc *Recreator) (*PackageResult, error) {
+func LabelPackage(root *Root, p Package, divs map[string]Diversion, lb Labeling) (*PackageResult, error) {
 	info := infoName(root, p)
 	res := &PackageResult{Package: info}
 	list, err := root.readFile(path.Join(AdminDir, "info", info+".list"))
@@ -131,6 +165,7 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion, rc *Recreato
 	if err != nil {
 		return nil, err
 	}
+	conffiles := readConffiles(root, info)
 	for _, file := range strings.Split(string(list), "\n") {
 		if file == "" || file == "/." {
 			continue
@@ -138,7 +173,17 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion, rc *Recreato
 		where := actual(divs, p.Name, file)
 		if m != nil {
 			if e, ok := m.Lookup(file); ok {
-				res.applyEntry(root, where, e, rc)
+				// A new conffile waits as NAME.dpkg-new until --configure.
+				if conffiles[file] && root.exists(where+NewSuffix) {
+					where += NewSuffix
+				}
+				if !root.exists(where) {
+					// Not on disk: excluded by path-exclude, removed by the
+					// admin; nothing there can run unlabeled.
+					res.Missing++
+					continue
+				}
+				res.applyEntry(root, where, e, lb)
 				continue
 			}
 		}
@@ -148,7 +193,7 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion, rc *Recreato
 		where := path.Join(AdminDir, "info", info+"."+s)
 		if m != nil {
 			if e, ok := m.Lookup(imasigs.ControlPrefix + s); ok {
-				res.applyEntry(root, where, e, rc)
+				res.applyEntry(root, where, e, lb)
 				continue
 			}
 		}
@@ -161,7 +206,7 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion, rc *Recreato
 // LabelControlDir labels the control members extracted into dir (by
 // dpkg-deb --control) from dir/imasigs, if there is one. It returns the
 // number of labels written and the members that could not be labeled.
-func LabelControlDir(dir string, rc *Recreator) (int, []error, error) {
+func LabelControlDir(dir string, lb Labeling) (int, []error, error) {
 	root, err := OpenRoot(dir)
 	if err != nil {
 		return 0, nil, err
@@ -181,7 +226,7 @@ func LabelControlDir(dir string, rc *Recreator) (int, []error, error) {
 	res := &PackageResult{}
 	for _, e := range m.Entries {
 		if name, ok := e.IsControl(); ok {
-			res.applyEntry(root, "/"+name, e, rc)
+			res.applyEntry(root, "/"+name, e, lb)
 		}
 	}
 	return res.Labeled, res.Mismatches, nil

@@ -395,24 +395,38 @@ func processesOf(exe string) []string {
 }
 
 // TestRealDpkgExcludedAndDiverted: a file dpkg does not extract
-// (path-exclude) is skipped, not reported; a file diverted by the admin
-// (dpkg-divert --local --rename, as imaboot-dpkg-hooks does for dpkg-deb)
-// is labeled at the diverted name, where dpkg extracts it.
+// (path-exclude) is skipped, not reported, by the shim and by the
+// post-invoke check; an executable conffile, which dpkg leaves as
+// NAME.dpkg-new until --configure, is labeled there; a file diverted by
+// the admin (dpkg-divert --local --rename, as imaboot-dpkg-hooks does for
+// dpkg-deb) is labeled at the diverted name, where dpkg extracts it.
 func TestRealDpkgExcludedAndDiverted(t *testing.T) {
 	d := newDpkgRoot(t)
+	d.hook = true
 	d.extra = []string{"--path-exclude=/usr/share/doc/*"}
 	files := func(v string) map[string]string {
 		return map[string]string{
 			"usr/bin/tool":              "#!/bin/sh\necho tool " + v + "\n",
 			"usr/share/doc/tool/README": "doc " + v + "\n",
+			"etc/cron.daily/tool":       "#!/bin/sh\necho cron " + v + "\n",
+			"DEBIAN/conffiles":          "/etc/cron.daily/tool\n",
 		}
 	}
-	out, err := d.dpkg("-i", d.build("tool", files("1")))
+	out, err := d.dpkg("--unpack", d.build("tool", files("1")))
 	if err != nil {
-		t.Fatalf("dpkg -i: %v\n%s", err, out)
+		t.Fatalf("dpkg --unpack: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "imaboot-dpkg-deb: tool: 1 labeled, 0 already labeled, 1 not extracted by dpkg") {
+	if !strings.Contains(out, "imaboot-dpkg-deb: tool: 2 labeled, 0 already labeled, 1 not extracted by dpkg") {
 		t.Errorf("the excluded file is not counted as not extracted:\n%s", out)
+	}
+	if !d.signed("etc/cron.daily/tool.dpkg-new") || !strings.Contains(out, "summary: 1 packages, 0 labeled, 2 verified, 0 mismatches, 0 packages without manifest, 0 unsigned files, 1 signed files not on disk") {
+		t.Errorf("the new conffile, waiting as .dpkg-new, is not labeled or not checked there:\n%s", out)
+	}
+	if out, err := d.dpkg("--configure", "tool"); err != nil {
+		t.Fatalf("dpkg --configure: %v\n%s", err, out)
+	}
+	if !d.signed("etc/cron.daily/tool") {
+		t.Error("the conffile lost its label on --configure")
 	}
 	if _, err := os.Lstat(d.at("usr/share/doc/tool/README")); err == nil {
 		t.Error("path-exclude did not apply")

@@ -46,7 +46,7 @@ func TestRecreate(t *testing.T) {
 	defer r.Close()
 	rc := &Recreator{GID: 4242}
 	res := &PackageResult{}
-	res.applyEntry(r, "/usr/bin/x.dpkg-new", e, rc)
+	res.applyEntry(r, "/usr/bin/x.dpkg-new", e, Labeling{Recreate: rc})
 	if res.Labeled != 1 || res.Failed() {
 		t.Fatalf("recreate: %+v", res)
 	}
@@ -70,7 +70,7 @@ func TestRecreate(t *testing.T) {
 	// A mismatch: the original stays, no copy is left.
 	os.WriteFile(filepath.Join(dir, "usr/bin/y.dpkg-new"), []byte("other"), 0o755)
 	res = &PackageResult{}
-	res.applyEntry(r, "/usr/bin/y.dpkg-new", e, rc)
+	res.applyEntry(r, "/usr/bin/y.dpkg-new", e, Labeling{Recreate: rc})
 	if !res.Failed() || !strings.Contains(res.Mismatches[0].Error(), "content does not match") {
 		t.Errorf("mismatch: %+v", res)
 	}
@@ -83,10 +83,33 @@ func TestRecreate(t *testing.T) {
 	// Labeled already: verified, never copied again.
 	unix.Stat(p, &before)
 	res = &PackageResult{}
-	res.applyEntry(r, "/usr/bin/x.dpkg-new", e, rc)
+	res.applyEntry(r, "/usr/bin/x.dpkg-new", e, Labeling{Recreate: rc})
 	unix.Stat(p, &after)
 	if res.Verified != 1 || after.Ino != before.Ino {
 		t.Errorf("second run: %+v, inode %d -> %d", res, before.Ino, after.Ino)
+	}
+}
+
+// A control member sits at the top of its root (tmp.ci): the copy is made
+// there too.
+func TestRecreateAtTop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (security.ima)")
+	}
+	dir := t.TempDir()
+	content := []byte("#!/bin/sh\nexit 0\n")
+	os.WriteFile(filepath.Join(dir, "preinst"), content, 0o755)
+	d := sha256.Sum256(content)
+	label := append([]byte{byte(relabel.TypeSignature), 2, byte(relabel.AlgoSHA256)}, "not a real signature"...)
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := &PackageResult{}
+	res.applyEntry(r, "/preinst", imasigs.Entry{Path: "DEBIAN/preinst", Algo: relabel.AlgoSHA256, Digest: d[:], Label: label}, Labeling{Recreate: &Recreator{GID: 4242}})
+	if res.Labeled != 1 || res.Failed() {
+		t.Fatalf("recreate at the top of the root: %+v", res)
 	}
 }
 

@@ -89,7 +89,7 @@ func (x Extraction) diversions() (map[string]Diversion, error) {
 // file another package keeps by Replaces): it is counted as skipped. The
 // content check of ApplySignedFile applies to each: a mismatch is reported
 // and nothing is written on that file.
-func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest, rc *Recreator) (*PackageResult, error) {
+func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest, lb Labeling) (*PackageResult, error) {
 	root := x.Root
 	if root == "" {
 		root = "/"
@@ -121,7 +121,7 @@ func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest, rc *Recreato
 			res.Mismatches = append(res.Mismatches, err)
 			continue
 		}
-		res.applyFile(r, where, f, e, rc)
+		res.applyFile(r, where, f, e, lb)
 		f.Close()
 	}
 	return res, nil

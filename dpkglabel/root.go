@@ -80,9 +80,28 @@ func (r *Root) openDir(path string) (int, error) {
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	fd, err := unix.Openat2(r.fd, strings.TrimPrefix(path, "/"), &how)
+	rel := strings.TrimPrefix(path, "/")
+	if rel == "" {
+		rel = "." // the root itself
+	}
+	fd, err := unix.Openat2(r.fd, rel, &how)
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: r.Name(path), Err: err}
 	}
 	return fd, nil
+}
+
+// exists reports whether path (inside the root) names anything; a final
+// symlink is not followed.
+func (r *Root) exists(path string) bool {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	fd, err := unix.Openat2(r.fd, strings.TrimPrefix(path, "/"), &how)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
 }

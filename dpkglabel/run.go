@@ -28,7 +28,7 @@ type Options struct {
 // Summary counts a run.
 type Summary struct {
 	Packages, Labeled, Verified, Unsigned int
-	NoManifest, Mismatches                int
+	NoManifest, Mismatches, Missing       int
 }
 
 // Run labels the files of the packages in dpkg's database. Output lines
@@ -51,10 +51,11 @@ func Run(o Options) (Summary, error) {
 			todo = append(todo, p)
 		}
 	}
-	// Only files dpkg just unpacked are ever recreated (see Recreator).
-	var rc *Recreator
+	// Only files dpkg just unpacked are ever recreated (see Recreator);
+	// the shim hashed them when it labeled them.
+	var lb Labeling
 	if o.Pending {
-		rc = NewRecreator(o.Root)
+		lb = Labeling{Recreate: NewRecreator(o.Root), Trusted: true}
 	}
 	n := o.Workers
 	if n <= 0 {
@@ -71,7 +72,7 @@ func Run(o Options) (Summary, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = LabelPackage(root, todo[i], divs, rc)
+				results[i], errs[i] = LabelPackage(root, todo[i], divs, lb)
 				if o.Progress != nil {
 					mu.Lock()
 					if done++; done%100 == 0 || done == len(todo) {
@@ -98,6 +99,7 @@ func Run(o Options) (Summary, error) {
 		sum.Labeled += r.Labeled
 		sum.Verified += r.Verified
 		sum.Unsigned += len(r.Unsigned)
+		sum.Missing += r.Missing
 		sum.Mismatches += len(r.Mismatches)
 		for _, e := range r.Mismatches {
 			fmt.Fprintf(o.Out, "mismatch %s: %v\n", r.Package, e)
@@ -114,12 +116,12 @@ func Run(o Options) (Summary, error) {
 			}
 		}
 		if o.Verbose {
-			fmt.Fprintf(o.Out, "package %s: %d labeled, %d verified, %d unsigned, %d mismatches\n",
-				r.Package, r.Labeled, r.Verified, len(r.Unsigned), len(r.Mismatches))
+			fmt.Fprintf(o.Out, "package %s: %d labeled, %d verified, %d unsigned, %d mismatches, %d signed files not on disk\n",
+				r.Package, r.Labeled, r.Verified, len(r.Unsigned), len(r.Mismatches), r.Missing)
 		}
 	}
-	fmt.Fprintf(o.Out, "summary: %d packages, %d labeled, %d verified, %d mismatches, %d packages without manifest, %d unsigned files\n",
-		sum.Packages, sum.Labeled, sum.Verified, sum.Mismatches, sum.NoManifest, sum.Unsigned)
+	fmt.Fprintf(o.Out, "summary: %d packages, %d labeled, %d verified, %d mismatches, %d packages without manifest, %d unsigned files, %d signed files not on disk\n",
+		sum.Packages, sum.Labeled, sum.Verified, sum.Mismatches, sum.NoManifest, sum.Unsigned, sum.Missing)
 	return sum, nil
 }
 

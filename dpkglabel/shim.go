@@ -150,7 +150,7 @@ func (s *Shim) control(args []string, dir string) int {
 	if rc != 0 {
 		return rc
 	}
-	n, bad, err := LabelControlDir(dir, NewRecreator(s.Root))
+	n, bad, err := LabelControlDir(dir, Labeling{Recreate: NewRecreator(s.Root)})
 	for _, e := range bad {
 		s.printf("not labeled: %v", e)
 	}
@@ -205,7 +205,7 @@ func (s *Shim) data(args []string) int {
 		s.printf("%s: %v", pkg, err)
 		return 2
 	}
-	res, err := x.LabelExtracted(pkg, m, NewRecreator(s.Root))
+	res, err := x.LabelExtracted(pkg, m, Labeling{Recreate: NewRecreator(s.Root)})
 	if err != nil {
 		s.printf("%s: %v; the package is not unpacked", pkg, err)
 		return 2

@@ -14,7 +14,10 @@ onto the files of the installed packages and onto their maintainer scripts, each
 only once the file's content hashes to the signed digest. No private key is used.
 
   --pending        only packages unpacked and not yet configured (the dpkg
-                   post-invoke hook, /etc/dpkg/dpkg.cfg.d/imaboot)
+                   post-invoke hook, /etc/dpkg/dpkg.cfg.d/imaboot: with the
+                   dpkg-deb shim, a check that names what is left unlabeled);
+                   with an EVM HMAC key loaded, a file with no label yet is
+                   replaced by a labeled copy (group imaboot-label)
   --root DIR       an offline root; every path resolves inside DIR
   --list-unsigned  print "unsigned PATH (PKG)" for every regular file no manifest signs
   --workers N      packages labeled at once (default: one per CPU)

@@ -95,6 +95,18 @@ dpkg -i /srv/signed/imaboot-probe_1_all.deb >/tmp/out.log 2>&1; mark dpkg-i $?; 
 mark dpkg-i-probe "$(dpkg-query -W -f='${Status} ${Version}' imaboot-probe)"
 mark dpkg-i-postinst "$(cat /var/lib/imaboot-probe.out 2>&1)"
 checks dpkg-i
+
+# The recovery of docs/debian-updates.md: an update made while the hooks
+# were off leaves the new program unlabeled and its postinst refused.
+rm -f /var/lib/imaboot-probe.out
+imaboot-dpkg-hooks disable >/tmp/out.log 2>&1; mark recover-disable $?; log hooks
+dpkg -i /srv/signed/imaboot-probe_2_all.deb >/tmp/out.log 2>&1; mark recover-unhooked $?; log dpkg
+mark recover-unhooked-probe "$(dpkg-query -W -f='${Status} ${Version}' imaboot-probe)"
+imaboot-dpkg-hooks enable >/tmp/out.log 2>&1; mark recover-enable $?; log hooks
+imaboot-relabel --from-dpkg --pending >/tmp/out.log 2>&1 && dpkg --configure -a >>/tmp/out.log 2>&1; mark recover $?; log recover
+mark recover-probe "$(dpkg-query -W -f='${Status} ${Version}' imaboot-probe)"
+mark recover-postinst "$(cat /var/lib/imaboot-probe.out 2>&1)"
+checks recover
 `
 
 // essentialsEVMSteps are the updates of the first boot with the EVM key.
@@ -114,7 +126,7 @@ func essentialsSetup(t *testing.T, tr *tree) {
 		v := strings.TrimSpace(inChroot(t, tr.dir, "dpkg-query", "-W", "-f", "${Version}", p))
 		specs = append(specs, p+"="+v)
 	}
-	built := []string{probeDeb(t)}
+	built := []string{probeDeb(t, "1"), probeDeb(t, "2")}
 	for i, deb := range downloadDebs(t, specs...) {
 		_, v, _ := strings.Cut(specs[i], "=")
 		for n := 1; n <= 2; n++ {
@@ -145,15 +157,15 @@ func canonicalName(t testing.TB, deb string) string {
 	return out
 }
 
-// probeDeb builds imaboot-probe 1: /usr/bin/imaboot-probe and a postinst
-// that runs it.
-func probeDeb(t *testing.T) string {
+// probeDeb builds imaboot-probe at version: /usr/bin/imaboot-probe and a
+// postinst that runs it.
+func probeDeb(t *testing.T, version string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "probe")
-	write(t, dir, "DEBIAN/control", "Package: imaboot-probe\nVersion: 1\nArchitecture: all\nMaintainer: imaboot tests <t@example.org>\nDescription: runs its own new program from its postinst\n", 0o644)
+	write(t, dir, "DEBIAN/control", "Package: imaboot-probe\nVersion: "+version+"\nArchitecture: all\nMaintainer: imaboot tests <t@example.org>\nDescription: runs its own new program from its postinst\n", 0o644)
 	write(t, dir, "DEBIAN/postinst", "#!/bin/sh\nset -e\n/usr/bin/imaboot-probe > /var/lib/imaboot-probe.out\n", 0o755)
-	write(t, dir, "usr/bin/imaboot-probe", "#!/bin/sh\necho probe-ran\n", 0o755)
-	out := filepath.Join(t.TempDir(), "imaboot-probe_1_all.deb")
+	write(t, dir, "usr/bin/imaboot-probe", "#!/bin/sh\necho probe-ran "+version+"\n", 0o755)
+	out := filepath.Join(t.TempDir(), "imaboot-probe_"+version+"_all.deb")
 	runLogged(t, "dpkg-deb", "--root-owner-group", "-b", dir, out)
 	return out
 }
@@ -216,9 +228,10 @@ func stepWant(want map[string]string, step string) {
 // imaboot-dpkg-hooks enabled, libc6 through apt; coreutils, libc6, dpkg and
 // bash in one dpkg --unpack then dpkg --configure -a; dpkg, coreutils and
 // bash through apt; dpkg -i of a package whose postinst runs its new
-// program. After each, the new versions are installed, /bin/true, /bin/sh
-// and dpkg run and an unsigned copy of a program is refused; then the same
-// disk boots enforcing again.
+// program; the recovery of docs/debian-updates.md after an update made with
+// the hooks off. After each, the new versions are installed, /bin/true,
+// /bin/sh and dpkg run and an unsigned copy of a program is refused; then
+// the same disk boots enforcing again.
 func TestEssentialUpdates(t *testing.T) {
 	t.Parallel()
 	root := baseRoot(t)
@@ -239,7 +252,15 @@ func TestEssentialUpdates(t *testing.T) {
 		"apt3-hooks":      "0",
 		"dpkg-i":          "0",
 		"dpkg-i-probe":    "install ok installed 1",
-		"dpkg-i-postinst": "probe-ran",
+		"dpkg-i-postinst": "probe-ran 1",
+		// Hooks off: the unlabeled postinst is refused; the recovery works.
+		"recover-disable":        "0",
+		"recover-unhooked":       "1",
+		"recover-unhooked-probe": "install ok half-configured 2",
+		"recover-enable":         "0",
+		"recover":                "0",
+		"recover-probe":          "install ok installed 2",
+		"recover-postinst":       "probe-ran 2",
 	}
 	for _, p := range essentials {
 		want["unpack4-"+p] = "install ok installed " + v[p][0]
@@ -250,7 +271,7 @@ func TestEssentialUpdates(t *testing.T) {
 	for _, p := range []string{"dpkg", "coreutils", "bash"} {
 		want["apt3-"+p] = "install ok installed " + v[p][1]
 	}
-	for _, s := range []string{"libc6-apt", "unpack4", "apt3", "dpkg-i"} {
+	for _, s := range []string{"libc6-apt", "unpack4", "apt3", "dpkg-i", "recover"} {
 		stepWant(want, s)
 	}
 	checkEssentials(t, tr, want)
