@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -180,6 +181,9 @@ func (rc *Recreator) create(dir int, name string) (*os.File, error) {
 	return f, nil
 }
 
+// copyBufs are copyChecked's buffers (a package holds thousands of files).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 // copyChecked copies src into dst from the start, hashing what it copies,
 // and fails unless the digest is e's.
 func copyChecked(dst, src *os.File, e imasigs.Entry) error {
@@ -189,7 +193,9 @@ func copyChecked(dst, src *os.File, e imasigs.Entry) error {
 	}
 	h := ch.New()
 	in := io.NewSectionReader(src, 0, 1<<62)
-	if _, err := io.CopyBuffer(io.MultiWriter(dst, h), in, make([]byte, 256<<10)); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	if _, err := io.CopyBuffer(io.MultiWriter(dst, h), in, *buf); err != nil {
 		return err
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, e.Digest) {

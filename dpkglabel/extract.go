@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/imaboot/imaboot/imasigs"
 )
@@ -103,26 +106,66 @@ func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest, lb Labeling)
 	if err != nil {
 		return nil, err
 	}
+	// Files are labeled by one worker per CPU (a package of many small
+	// files, perl-base, costs syscalls more than hashing); the names of
+	// one inode (hard links) go to the same worker, one after the other.
+	n := runtime.NumCPU()
+	type job struct {
+		where string
+		e     imasigs.Entry
+	}
+	jobs := make([][]job, n)
 	res := &PackageResult{Package: pkg}
 	for _, e := range m.Entries {
 		if _, ok := e.IsControl(); ok {
 			continue // labeled in tmp.ci by the --control step
 		}
 		where := actual(divs, pkg, e.Path) + NewSuffix
-		f, err := r.openFile(where)
-		if errors.Is(err, os.ErrNotExist) {
-			res.Skipped++
+		ino, ok := r.inode(where)
+		if !ok {
+			res.Skipped++ // not extracted: path-exclude, shared, kept
 			continue
 		}
-		if err != nil {
-			if errors.Is(err, errNotRegular) {
-				err = fmt.Errorf("%s: %w", r.Name(where), err)
-			}
-			res.Mismatches = append(res.Mismatches, err)
-			continue
-		}
-		res.applyFile(r, where, f, e, lb)
-		f.Close()
+		jobs[ino%uint64(n)] = append(jobs[ino%uint64(n)], job{where, e})
 	}
+	parts := make([]*PackageResult, n)
+	var wg sync.WaitGroup
+	for w := range parts {
+		parts[w] = &PackageResult{}
+		wg.Add(1)
+		go func(part *PackageResult, mine []job) {
+			defer wg.Done()
+			for _, j := range mine {
+				part.labelNew(r, j.where, j.e, lb)
+			}
+		}(parts[w], jobs[w])
+	}
+	wg.Wait()
+	for _, part := range parts {
+		res.Labeled += part.Labeled
+		res.Verified += part.Verified
+		res.Skipped += part.Skipped
+		res.Mismatches = append(res.Mismatches, part.Mismatches...)
+	}
+	sort.Slice(res.Mismatches, func(i, j int) bool { return res.Mismatches[i].Error() < res.Mismatches[j].Error() })
 	return res, nil
+}
+
+// labelNew labels where (NAME.dpkg-new) from e; a file dpkg did not
+// extract is counted as skipped.
+func (res *PackageResult) labelNew(r *Root, where string, e imasigs.Entry, lb Labeling) {
+	f, err := r.openFile(where)
+	if errors.Is(err, os.ErrNotExist) {
+		res.Skipped++
+		return
+	}
+	if err != nil {
+		if errors.Is(err, errNotRegular) {
+			err = fmt.Errorf("%s: %w", r.Name(where), err)
+		}
+		res.Mismatches = append(res.Mismatches, err)
+		return
+	}
+	defer f.Close()
+	res.applyFile(r, where, f, e, lb)
 }

@@ -94,14 +94,25 @@ func (r *Root) openDir(path string) (int, error) {
 // exists reports whether path (inside the root) names anything; a final
 // symlink is not followed.
 func (r *Root) exists(path string) bool {
+	_, ok := r.inode(path)
+	return ok
+}
+
+// inode returns the inode number of path (inside the root, a final
+// symlink not followed), false when there is nothing there.
+func (r *Root) inode(path string) (uint64, bool) {
 	how := unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	}
 	fd, err := unix.Openat2(r.fd, strings.TrimPrefix(path, "/"), &how)
 	if err != nil {
-		return false
+		return 0, false
 	}
-	unix.Close(fd)
-	return true
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return 0, false
+	}
+	return st.Ino, true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,6 +13,11 @@ import (
 // ErrMismatch is wrapped when a file's content does not hash to the digest a
 // signature was made over: the label is not written.
 var ErrMismatch = errors.New("content does not match the signed digest")
+
+// applyBufs are ApplySignedFile's read buffers: the dpkg-deb shim labels
+// thousands of small files in a row, and a fresh buffer for each cost more
+// than hashing them.
+var applyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // ApplySigned writes a label made elsewhere (a signature over digest in
 // algo) onto path, but only once the file's current content hashes to
@@ -43,7 +49,9 @@ func ApplySignedFile(f *os.File, algo HashAlgo, digest, label []byte) (bool, err
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return false, fmt.Errorf("%s: not a regular file", path)
 	}
-	got, err := hashReader(f, algo, make([]byte, 256<<10))
+	buf := applyBufs.Get().(*[]byte)
+	got, err := hashReader(f, algo, *buf)
+	applyBufs.Put(buf)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", path, err)
 	}
