@@ -128,6 +128,7 @@ type dpkgRoot struct {
 	realDeb  string
 	hook     bool
 	extra    []string          // more dpkg options
+	link     map[string]string // hard links made in the next build: name -> target
 	control  map[string]string // package -> control fields after Package:
 	seenFile string            // maintainer scripts write here what they saw
 }
@@ -160,6 +161,32 @@ func newDpkgRoot(t *testing.T) *dpkgRoot {
 	return d
 }
 
+// TestRealDpkgHardLinks: names of one inode (perl and perl5.36.0) are
+// labeled once, never raced by two workers, and both carry the label.
+func TestRealDpkgHardLinks(t *testing.T) {
+	d := newDpkgRoot(t)
+	files := map[string]string{"usr/bin/perl": "#!/bin/sh\necho perl\n"}
+	for i := 0; i < 40; i++ {
+		files[fmt.Sprintf("usr/lib/m/f%02d", i)] = fmt.Sprintf("module %d\n", i)
+	}
+	d.link = map[string]string{"usr/bin/perl5": "usr/bin/perl", "usr/lib/m/g00": "usr/lib/m/f00"}
+	out, err := d.dpkg("--unpack", d.build("links", files))
+	if err != nil {
+		t.Fatalf("dpkg --unpack: %v\n%s", err, out)
+	}
+	for _, f := range []string{"usr/bin/perl", "usr/bin/perl5", "usr/lib/m/g00", "usr/lib/m/f39"} {
+		if !d.signed(f) {
+			t.Errorf("%s is not labeled\n%s", f, out)
+		}
+	}
+	var a, b unix.Stat_t
+	unix.Stat(d.at("usr/bin/perl"), &a)
+	unix.Stat(d.at("usr/bin/perl5"), &b)
+	if a.Ino != b.Ino {
+		t.Error("the hard link was not kept")
+	}
+}
+
 // build makes name.deb from files (path -> content; DEBIAN/ members are
 // control members), signed; wrong names paths signed over other content.
 func (d *dpkgRoot) build(name string, files map[string]string, wrong ...string) string {
@@ -176,6 +203,11 @@ func (d *dpkgRoot) build(name string, files map[string]string, wrong ...string) 
 		all[p] = c
 	}
 	writeFiles(d.t, dir, all)
+	for name, target := range d.link {
+		if err := os.Link(filepath.Join(dir, target), filepath.Join(dir, name)); err != nil {
+			d.t.Fatal(err)
+		}
+	}
 	signTree(d.t, d.s, dir, wrong...)
 	deb := filepath.Join(d.work, name+".deb")
 	if b, err := exec.Command(d.realDeb, "--root-owner-group", "-b", dir, deb).CombinedOutput(); err != nil {
