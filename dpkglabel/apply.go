@@ -52,6 +52,12 @@ func infoName(root *Root, p Package) string {
 func readManifest(root *Root, info string) (*imasigs.Manifest, error) {
 	p := path.Join(AdminDir, "info", info+"."+imasigs.ControlMember)
 	b, err := root.readFile(p)
+	return parseManifest(b, err, root.Name(p))
+}
+
+// parseManifest parses the manifest read from name (b, err: the read's
+// result); a manifest that is not there is nil without error.
+func parseManifest(b []byte, err error, name string) (*imasigs.Manifest, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -60,7 +66,7 @@ func readManifest(root *Root, info string) (*imasigs.Manifest, error) {
 	}
 	m, err := imasigs.Parse(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", root.Name(p), err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return m, nil
 }
@@ -213,15 +219,9 @@ func LabelControlDir(dir string, lb Labeling) (int, []error, error) {
 	}
 	defer root.Close()
 	b, err := root.readFile("/" + imasigs.ControlMember)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil, nil
-	}
-	if err != nil {
+	m, err := parseManifest(b, err, root.Name("/"+imasigs.ControlMember))
+	if m == nil || err != nil {
 		return 0, nil, err
-	}
-	m, err := imasigs.Parse(bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s/%s: %w", dir, imasigs.ControlMember, err)
 	}
 	res := &PackageResult{}
 	for _, e := range m.Entries {

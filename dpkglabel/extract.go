@@ -2,7 +2,6 @@ package dpkglabel
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -36,17 +35,7 @@ type Extraction struct {
 func (x Extraction) ReadManifest() (*imasigs.Manifest, error) {
 	p := filepath.Join(x.AdminDir, ControlDir, imasigs.ControlMember)
 	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := imasigs.Parse(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return m, nil
+	return parseManifest(b, err, p)
 }
 
 // Package is the name in tmp.ci/control (the diversions file names
@@ -136,7 +125,7 @@ func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest, lb Labeling)
 		go func(part *PackageResult, mine []job) {
 			defer wg.Done()
 			for _, j := range mine {
-				part.labelNew(r, j.where, j.e, lb)
+				part.applyEntry(r, j.where, j.e, lb)
 			}
 		}(parts[w], jobs[w])
 	}
@@ -149,23 +138,4 @@ func (x Extraction) LabelExtracted(pkg string, m *imasigs.Manifest, lb Labeling)
 	}
 	sort.Slice(res.Mismatches, func(i, j int) bool { return res.Mismatches[i].Error() < res.Mismatches[j].Error() })
 	return res, nil
-}
-
-// labelNew labels where (NAME.dpkg-new) from e; a file dpkg did not
-// extract is counted as skipped.
-func (res *PackageResult) labelNew(r *Root, where string, e imasigs.Entry, lb Labeling) {
-	f, err := r.openFile(where)
-	if errors.Is(err, os.ErrNotExist) {
-		res.Skipped++
-		return
-	}
-	if err != nil {
-		if errors.Is(err, errNotRegular) {
-			err = fmt.Errorf("%s: %w", r.Name(where), err)
-		}
-		res.Mismatches = append(res.Mismatches, err)
-		return
-	}
-	defer f.Close()
-	res.applyFile(r, where, f, e, lb)
 }

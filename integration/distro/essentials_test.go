@@ -234,14 +234,7 @@ func stepWant(want map[string]string, step string) {
 // the same disk boots enforcing again.
 func TestEssentialUpdates(t *testing.T) {
 	t.Parallel()
-	root := baseRoot(t)
-	kver := kernelRelease(t, root)
-	var v map[string][2]string
-	setup := func(t *testing.T, tr *tree) {
-		essentialsSetup(t, tr)
-		v = readVersions(t, tr.dir)
-	}
-	tr := prepare(t, root, options{policy: seedAppraisePolicy, check: essentialsCheck(essentialsSteps), setup: setup}, initramfsTools(kver))
+	tr, v := essentialsTree(t, false, essentialsSteps)
 	want := map[string]string{
 		"update":          "0",
 		"libc6-apt":       "0",
@@ -282,21 +275,7 @@ func TestEssentialUpdates(t *testing.T) {
 // disk boots again.
 func TestEssentialUpdatesEVM(t *testing.T) {
 	t.Parallel()
-	root := baseRoot(t)
-	kver := kernelRelease(t, root)
-	var v map[string][2]string
-	setup := func(t *testing.T, tr *tree) {
-		essentialsSetup(t, tr)
-		v = readVersions(t, tr.dir)
-		// The rule imaboot-dpkg-hooks enable names for machines with an
-		// EVM HMAC key: files of group imaboot-label are created "new".
-		gid := dpkglabel.GroupID(tr.dir, dpkglabel.LabelGroup)
-		if gid < 0 {
-			t.Fatalf("imaboot-dpkg-hooks enable did not create the group %s", dpkglabel.LabelGroup)
-		}
-		write(t, tr.dir, "/etc/imaboot/ima-policy", seedAppraisePolicy+fmt.Sprintf("appraise func=FILE_CHECK fgroup=%d\n", gid), 0o644)
-	}
-	tr := prepare(t, root, options{evm: true, policy: seedAppraisePolicy, check: essentialsCheck(essentialsEVMSteps), setup: setup}, initramfsTools(kver))
+	tr, v := essentialsTree(t, true, essentialsEVMSteps)
 	want := map[string]string{
 		"update":          "0",
 		"libc6-apt":       "0",
@@ -304,6 +283,31 @@ func TestEssentialUpdatesEVM(t *testing.T) {
 	}
 	stepWant(want, "libc6-apt")
 	checkEssentials(t, tr, want)
+}
+
+// essentialsTree prepares the base root with the signed repository and
+// the check script around steps; evm seals the EVM key and adds the policy
+// rule imaboot-dpkg-hooks enable names for machines with an EVM HMAC key
+// (files of group imaboot-label are created "new"). It returns the tree
+// and each package's two new versions.
+func essentialsTree(t *testing.T, evm bool, steps string) (tree, map[string][2]string) {
+	root := baseRoot(t)
+	kver := kernelRelease(t, root)
+	var v map[string][2]string
+	setup := func(t *testing.T, tr *tree) {
+		essentialsSetup(t, tr)
+		v = readVersions(t, tr.dir)
+		if !evm {
+			return
+		}
+		gid := dpkglabel.GroupID(tr.dir, dpkglabel.LabelGroup)
+		if gid < 0 {
+			t.Fatalf("imaboot-dpkg-hooks enable did not create the group %s", dpkglabel.LabelGroup)
+		}
+		write(t, tr.dir, "/etc/imaboot/ima-policy", seedAppraisePolicy+fmt.Sprintf("appraise func=FILE_CHECK fgroup=%d\n", gid), 0o644)
+	}
+	tr := prepare(t, root, options{evm: evm, policy: seedAppraisePolicy, check: essentialsCheck(steps), setup: setup}, initramfsTools(kver))
+	return tr, v
 }
 
 // readVersions reads back the versions file essentialsSetup wrote.
