@@ -58,12 +58,13 @@ func GroupID(root, name string) int {
 }
 
 // errEVMRefused explains an EPERM on a new file while the HMAC key is loaded.
-var errEVMRefused = errors.New("the EVM HMAC key is loaded and the file has no EVM-protected xattr yet, so the kernel refuses labels written in place; " +
-	"the labeler recreates such files when group " + LabelGroup + " exists (imaboot-dpkg-hooks enable) and the IMA policy holds \"appraise func=FILE_CHECK fgroup=GID\"")
+var errEVMRefused = errors.New("the EVM HMAC key is loaded and the file has no EVM-protected xattr yet: before Linux 6.9 the kernel lets a copy be labeled only when " +
+	"group " + LabelGroup + " exists (imaboot-dpkg-hooks enable) and the IMA policy holds \"appraise func=FILE_CHECK fgroup=GID\"")
 
 // NewRecreator returns the Recreator for files inside root when the running
-// kernel has its EVM HMAC key and root has the group imaboot-label; nil
-// otherwise (labels are then written in place).
+// kernel has its EVM HMAC key, nil otherwise (labels are then written in
+// place). Without the group imaboot-label in root the copies get group 0:
+// enough from Linux 6.9 on, refused (EPERM, reported) before.
 func NewRecreator(root string) *Recreator {
 	if !EVMHMACLoaded() {
 		return nil
@@ -71,11 +72,7 @@ func NewRecreator(root string) *Recreator {
 	if root == "" {
 		root = "/"
 	}
-	gid := GroupID(root, LabelGroup)
-	if gid < 0 {
-		return nil
-	}
-	return &Recreator{GID: gid}
+	return &Recreator{GID: max(GroupID(root, LabelGroup), 0)}
 }
 
 // needsCopy reports whether f carries neither security.ima nor
@@ -92,14 +89,15 @@ func needsCopy(f *os.File) bool {
 // Recreator labels files dpkg has just created on a machine whose EVM HMAC
 // key is loaded. There the kernel refuses every security.* write (EPERM;
 // audit "op=update_metadata cause=no_xattrs") on a file that has no
-// protected xattr yet, unless IMA marked the file new, which it does only
-// for a file created under an "appraise func=FILE_CHECK" rule, and only
-// until its last writer closes it. dpkg has closed its files, so each one is
-// replaced by a copy the labeler creates with group imaboot-label, which the
-// rule "appraise func=FILE_CHECK fgroup=GID" matches: while the copy is
-// still open it gets the signature (the kernel adds the HMAC), then dpkg's
-// owner, group, mode and times, and is renamed over the original. Hard
-// links between such files become separate copies.
+// protected xattr yet, unless the file is marked new, and only until its
+// last writer closes it: on 6.1, IMA's mark, given to a file created under
+// an "appraise func=FILE_CHECK" rule; from 6.9 on (6.12), EVM's own mark,
+// given to every regular file made by mknod(2). dpkg has closed its files,
+// so each one is replaced by a copy the labeler makes by mknod with group
+// imaboot-label, which the rule "appraise func=FILE_CHECK fgroup=GID"
+// matches: while the copy is still open it gets the signature (the kernel
+// adds the HMAC), then dpkg's owner, group, mode and times, and is renamed
+// over the original. Hard links between such files become separate copies.
 type Recreator struct {
 	GID int // LabelGroup's id
 }
@@ -136,6 +134,9 @@ func (rc *Recreator) recreate(r *Root, where string, f *os.File, e imasigs.Entry
 	}
 	ofd := int(out.Fd())
 	if err := unix.Fsetxattr(ofd, relabel.XattrIMA, e.Label, 0); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("set %s on the copy of %s: %w: %v", relabel.XattrIMA, name, err, errEVMRefused)
+		}
 		return fmt.Errorf("set %s on the copy of %s: %w", relabel.XattrIMA, name, err)
 	}
 	if err := unix.Fchown(ofd, int(st.Uid), int(st.Gid)); err != nil {
@@ -159,24 +160,33 @@ func (rc *Recreator) recreate(r *Root, where string, f *os.File, e imasigs.Entry
 	return nil
 }
 
-// create makes dir/name with the label group as its group: the thread's
-// file-system gid is switched for the one call (setfsgid is per thread and
-// leaves capabilities alone).
+// create makes dir/name with mknod(2), with the label group as its group
+// (the thread's file-system gid is switched for the one call: setfsgid is
+// per thread and leaves capabilities alone), and opens it for writing.
+// mknod, not open(O_CREAT): Linux 6.9 and later mark as new for EVM
+// (EVM_NEW_FILE) only files made by mknod, whatever the policy; before 6.9
+// IMA marks a file made by mknod new when a FILE_CHECK appraise rule
+// matches it (the fgroup rule).
 func (rc *Recreator) create(dir int, name string) (*os.File, error) {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	prev, _ := unix.SetfsgidRetGid(rc.GID)
-	fd, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	err := unix.Mknodat(dir, name, unix.S_IFREG|0o600, 0)
 	unix.Setfsgid(prev)
+	runtime.UnlockOSThread()
 	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Unlinkat(dir, name, 0)
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), name)
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || int(st.Gid) != rc.GID {
+	if err := unix.Fstat(fd, &st); err != nil || int(st.Gid) != rc.GID || st.Size != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		f.Close()
 		unix.Unlinkat(dir, name, 0)
-		return nil, fmt.Errorf("the copy did not get group %d (a setgid directory?)", rc.GID)
+		return nil, fmt.Errorf("the copy is not the empty file of group %d just made (a setgid directory?)", rc.GID)
 	}
 	return f, nil
 }
