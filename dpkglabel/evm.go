@@ -58,7 +58,8 @@ func GroupID(root, name string) int {
 }
 
 // errEVMRefused explains an EPERM on a new file while the HMAC key is loaded.
-var errEVMRefused = errors.New("the EVM HMAC key is loaded and the file has no EVM-protected xattr yet: before Linux 6.9 the kernel lets a copy be labeled only when " +
+var errEVMRefused = errors.New("the EVM HMAC key is loaded and the file has no EVM-protected xattr yet, so the kernel refuses labels written on it; " +
+	"the dpkg-deb shim and --pending label such files through a copy made by mknod, which Linux before 6.9 lets be labeled only when " +
 	"group " + LabelGroup + " exists (imaboot-dpkg-hooks enable) and the IMA policy holds \"appraise func=FILE_CHECK fgroup=GID\"")
 
 // NewRecreator returns the Recreator for files inside root when the running

@@ -27,8 +27,8 @@ It runs the real dpkg-deb (` + dpkglabel.RealDpkgDeb + `, where dpkg-divert
     them into place. A signed file that cannot be labeled fails the unpack
     (exit 1): dpkg then puts nothing of the package in place.
 With an EVM HMAC key loaded, files with no label yet are replaced by
-labeled copies made with the group imaboot-label (the IMA policy needs
-"appraise func=FILE_CHECK fgroup=GID").
+labeled copies made by mknod with the group imaboot-label (on Linux before
+6.9 the IMA policy needs "appraise func=FILE_CHECK fgroup=GID").
 
 Called as dpkg-deb, --help is dpkg-deb's. Environment: IMABOOT_DPKG_DEB
 (the real dpkg-deb), IMABOOT_DPKG_DEB_VERBOSE (counts per step).
