@@ -214,7 +214,7 @@ func (s *Shim) data(args []string) int {
 		s.printf("%s: not labeled: %v", pkg, e)
 	}
 	if res.Failed() {
-		s.printf("%s: %d signed files cannot be labeled: the unpack is stopped before dpkg puts any file of it in place (the installed version stays)", pkg, len(res.Mismatches))
+		s.printf("%s: %d signed files cannot be labeled: the unpack is stopped before dpkg puts any file of it in place (an installed version stays as it was)", pkg, len(res.Mismatches))
 		return 1
 	}
 	if s.Verbose {
