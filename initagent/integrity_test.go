@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/policygen"
 	"github.com/imaboot/imaboot/securityfs"
 )
 
@@ -388,5 +389,38 @@ func TestPolicyRefusalsLoadNothing(t *testing.T) {
 	var skip skipped
 	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); !errors.As(err, &skip) || p.writes != nil {
 		t.Errorf("no policy configured: %v, wrote %q", err, p.writes)
+	}
+}
+
+// TestPolicyBypassesSummedUp: a deliberately open profile (the seed) boots
+// with one clause on the policy step's line naming its known bypasses, not
+// a warning per rule; strict has none; other warnings stay one a line.
+func TestPolicyBypassesSummedUp(t *testing.T) {
+	seed, err := policygen.Generate(policygen.GenerateOptions{Profile: "seed", Kernel: policygen.Kernel61})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, out := policyAgent(t, seed)
+	detail, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "warning") {
+		t.Errorf("the seed policy warned at boot:\n%s", out)
+	}
+	if !strings.Contains(detail, "; the policy leaves 10 known bypasses: no appraisal of MODULE_CHECK") || strings.Count(detail, "\n") != 0 {
+		t.Errorf("detail %q", detail)
+	}
+
+	strict, _ := policygen.Generate(policygen.GenerateOptions{Profile: "strict", Kernel: policygen.Kernel61})
+	a, _, out = policyAgent(t, strict)
+	if detail, err = a.loadPolicy(a.waitInputs(&inputs{})); err != nil || strings.Contains(detail, "bypass") || out.Len() != 0 {
+		t.Errorf("strict: %v, detail %q, console %q", err, detail, out)
+	}
+
+	a, _, out = policyAgent(t, "measure func=FILE_MMAP mask=MAY_EXEC\n")
+	if detail, err = a.loadPolicy(a.waitInputs(&inputs{})); err != nil || !strings.Contains(out.String(), "imaboot: warning: ") ||
+		!strings.Contains(out.String(), "old alias") || !strings.Contains(detail, "1 known bypass: nothing appraised") {
+		t.Errorf("alias: %v, detail %q, console %q", err, detail, out)
 	}
 }
