@@ -7,8 +7,6 @@ package integration
 // does at every boot, and counts the kernel's "collect_data" audit records.
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -65,11 +63,6 @@ func TestSeedProfileQuiet(t *testing.T) {
 				key := newSigningKey(t, dir, "rsa", "rsa")
 				root := signedRoot(t, key, nil)
 				root.Files["/test.sh"] = seedWrites
-				sign := root.Prepare
-				root.Prepare = func(tree string) error {
-					os.Symlink("busybox", filepath.Join(tree, "bin/dmesg"))
-					return sign(tree)
-				}
 				m := boot(t, k, scenario{
 					integrity: true,
 					config:    "MODE=enforce\n",

@@ -191,7 +191,7 @@ func strictRoot(t *testing.T, k fixture.Kernel, key signingKey) fixture.Root {
 			"/opt/unsigned/script.sh": "#!/bin/sh\necho RAN-script-$1\n",
 		},
 		Prepare: func(dir string) error {
-			for _, app := range []string{"chown", "mkdir", "dmesg"} {
+			for _, app := range []string{"chown", "mkdir"} {
 				os.Symlink("busybox", filepath.Join(dir, "bin", app))
 			}
 			for _, d := range []string{"mnt/tmp", "mnt/ramfs", "mnt/rootfs"} {
