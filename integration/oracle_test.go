@@ -64,6 +64,26 @@ func kernelConfig(t *testing.T, k fixture.Kernel) string {
 	return p
 }
 
+// kernelTarget is k's version and trimmed configuration, as the checker
+// takes them.
+func kernelTarget(t *testing.T, k fixture.Kernel) (policygen.KernelVersion, *policygen.KernelConfig) {
+	t.Helper()
+	f, err := os.Open(kernelConfig(t, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := policygen.ParseKernelConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := policygen.ParseKernelVersion(k.Release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, cfg
+}
+
 // oracleBoot builds the initramfs and starts a diskless machine.
 func oracleBoot(t *testing.T, k fixture.Kernel, s fixture.OracleInitramfs) *vm.Machine {
 	t.Helper()
@@ -251,20 +271,8 @@ func otherKernel(t *testing.T, k fixture.Kernel) fixture.Kernel {
 func predictedAccepts(t *testing.T, m *vm.Machine, k fixture.Kernel, corpus []string) int {
 	t.Helper()
 	lsm := oracleExpect(t, m, fixture.OracleMarkerLSM+` (\S*)\n`, bootWait)[1]
-	f, err := os.Open(kernelConfig(t, k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := policygen.ParseKernelConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, cfg := kernelTarget(t, k)
 	cfg.ActiveLSM = policygen.ActiveLSMFromList(lsm)
-	v, err := policygen.ParseKernelVersion(k.Release)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
 	for _, r := range corpus {
 		if policygen.Predict(r, v, cfg).Accept {

@@ -139,19 +139,7 @@ func tryexec(t *testing.T) string {
 // generate writes it with the kernel's configuration.
 func generated(t *testing.T, k fixture.Kernel, profile string) string {
 	t.Helper()
-	f, err := os.Open(kernelConfig(t, k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := policygen.ParseKernelConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := policygen.ParseKernelVersion(k.Release)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, cfg := kernelTarget(t, k)
 	text, err := policygen.Generate(policygen.GenerateOptions{Profile: profile, Kernel: v, Config: cfg})
 	if err != nil {
 		t.Fatal(err)

@@ -310,22 +310,7 @@ func exemptions(e *entry) []limit {
 	return conditions(e, true)
 }
 
-func fsWords(e *entry) string {
-	var w []string
-	if e.flags&fFsmagic != 0 {
-		w = append(w, fmt.Sprintf("fsmagic=%#x", e.fsmagic))
-	}
-	if e.flags&fFsname != 0 {
-		w = append(w, "fsname="+e.fsname)
-	}
-	if e.flags&fFsSubtype != 0 {
-		w = append(w, "fs_subtype="+e.fsSubtype)
-	}
-	if e.flags&fFsuuid != 0 {
-		w = append(w, "fsuuid="+e.fsuuid)
-	}
-	return strings.Join(w, " ")
-}
+func fsWords(e *entry) string { return strings.Join(fsConditions(e), " ") }
 
 func fsDescription(e *entry) string {
 	var d []string

@@ -111,18 +111,7 @@ func conditionList(e *entry) []string {
 	if e.mask != "" {
 		c = append(c, "mask="+e.mask)
 	}
-	if e.flags&fFsmagic != 0 {
-		c = append(c, fmt.Sprintf("fsmagic=%#x", e.fsmagic))
-	}
-	if e.flags&fFsname != 0 {
-		c = append(c, "fsname="+e.fsname)
-	}
-	if e.flags&fFsSubtype != 0 {
-		c = append(c, "fs_subtype="+e.fsSubtype)
-	}
-	if e.flags&fFsuuid != 0 {
-		c = append(c, "fsuuid="+e.fsuuid)
-	}
+	c = append(c, fsConditions(e)...)
 	for _, id := range []idCond{e.uid, e.gid, e.fowner, e.fgroup} {
 		if id.set {
 			c = append(c, fmt.Sprintf("%s%c%d", id.key, id.op, id.val))
@@ -138,6 +127,24 @@ func conditionList(e *entry) []string {
 		c = append(c, k+"="+v)
 	}
 	sort.Strings(c)
+	return c
+}
+
+// fsConditions lists a rule's file system conditions, normalized.
+func fsConditions(e *entry) []string {
+	var c []string
+	if e.flags&fFsmagic != 0 {
+		c = append(c, fmt.Sprintf("fsmagic=%#x", e.fsmagic))
+	}
+	if e.flags&fFsname != 0 {
+		c = append(c, "fsname="+e.fsname)
+	}
+	if e.flags&fFsSubtype != 0 {
+		c = append(c, "fs_subtype="+e.fsSubtype)
+	}
+	if e.flags&fFsuuid != 0 {
+		c = append(c, "fsuuid="+e.fsuuid)
+	}
 	return c
 }
 
