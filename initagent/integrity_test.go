@@ -424,3 +424,26 @@ func TestPolicyBypassesSummedUp(t *testing.T) {
 		t.Errorf("alias: %v, detail %q, console %q", err, detail, out)
 	}
 }
+
+// TestPolicyInitramfsInHookMode: a policy that appraises code without
+// leaving the initramfs out is refused in hook mode (the generator's init
+// would be refused its own programs after the hook, and the boot would
+// stop with nothing saying why); as /init it loads, without the warning.
+func TestPolicyInitramfsInHookMode(t *testing.T) {
+	const policy = "appraise func=BPRM_CHECK appraise_type=imasig\n"
+	a, p, out := policyAgent(t, policy)
+	a.hook = true
+	_, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	if err == nil || !strings.Contains(err.Error(), `without an earlier "dont_appraise fsname=rootfs"`) || !strings.Contains(err.Error(), "nothing written") || p.writes != nil {
+		t.Errorf("hook mode: %v, wrote %q", err, p.writes)
+	}
+	a, p, out = policyAgent(t, policy)
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err != nil || p.loaded == nil || strings.Contains(out.String(), "rootfs") {
+		t.Errorf("as /init: %v, loaded %q, console %q", err, p.loaded, out)
+	}
+	a, p, _ = policyAgent(t, "dont_appraise fsname=rootfs\n"+policy)
+	a.hook = true
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err != nil || p.loaded == nil {
+		t.Errorf("hook mode, initramfs left out: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package initagent
 import (
 	"fmt"
 
+	"github.com/imaboot/imaboot/policygen"
 	"github.com/imaboot/imaboot/securityfs"
 )
 
@@ -20,6 +21,14 @@ func (a *Agent) loadPolicy(in *inputs) (string, error) {
 		return "", err
 	}
 	for _, w := range p.Warnings() { // the bypass report is summed up below
+		if w.Code == policygen.CodeInitramfs {
+			if a.hook {
+				// The generator's init runs its own unsigned programs after
+				// this hook: the boot would stop later, saying nothing.
+				return "", fmt.Errorf("%s:%d: %s; nothing written", w.File, w.Line, w.Message)
+			}
+			continue // as /init, nothing runs from the initramfs after the policy
+		}
 		a.Log.Warnf("%s", w)
 	}
 	if err := p.Err(); err != nil {
