@@ -25,6 +25,7 @@ import (
 const seedWrites = `#!/bin/sh
 echo 100000 > /proc/sys/kernel/printk_ratelimit_burst
 for f in /sys/bus/*/uevent; do echo change > "$f"; done
+dmesg | grep 'op=collect_data cause=failed' | head -3 | sed 's/^/SEED-AUDIT-RECORD /'
 echo "SEED-AUDIT collect_data=$(dmesg | grep -c 'op=collect_data cause=failed') sysfs=$(dmesg | grep 'op=collect_data' | grep -c 'dev="sysfs"')"
 `
 
@@ -89,8 +90,12 @@ func TestSeedProfileQuiet(t *testing.T) {
 				if t.Failed() {
 					return
 				}
-				t.Logf("%s seed on %s: %d warning line(s), %d collect_data audit record(s) (%d sysfs) after root wrote every /sys/bus/*/uevent; boot %.1f s",
-					tc.name, k.Release, len(warned), records, sysfs, time.Since(start).Seconds())
+				first := regexp.MustCompile(`SEED-AUDIT-RECORD ([^\n]*)`).FindStringSubmatch(con)
+				if first == nil {
+					first = []string{"", "none"}
+				}
+				t.Logf("%s seed on %s: %d warning line(s), %d collect_data audit record(s) (%d sysfs) after root wrote every /sys/bus/*/uevent, the first: %s; boot %.1f s",
+					tc.name, k.Release, len(warned), records, sysfs, first[1], time.Since(start).Seconds())
 			})
 		}
 	})
