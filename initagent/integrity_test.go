@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/policygen"
 	"github.com/imaboot/imaboot/securityfs"
 )
 
@@ -388,5 +389,61 @@ func TestPolicyRefusalsLoadNothing(t *testing.T) {
 	var skip skipped
 	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); !errors.As(err, &skip) || p.writes != nil {
 		t.Errorf("no policy configured: %v, wrote %q", err, p.writes)
+	}
+}
+
+// TestPolicyBypassesSummedUp: a deliberately open profile (the seed) boots
+// with one clause on the policy step's line naming its known bypasses, not
+// a warning per rule; strict has none; other warnings stay one a line.
+func TestPolicyBypassesSummedUp(t *testing.T) {
+	seed, err := policygen.Generate(policygen.GenerateOptions{Profile: "seed", Kernel: policygen.Kernel61})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, out := policyAgent(t, seed)
+	detail, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "warning") {
+		t.Errorf("the seed policy warned at boot:\n%s", out)
+	}
+	if !strings.Contains(detail, "; the policy leaves 10 known bypasses: no appraisal of MODULE_CHECK") || strings.Count(detail, "\n") != 0 {
+		t.Errorf("detail %q", detail)
+	}
+
+	strict, _ := policygen.Generate(policygen.GenerateOptions{Profile: "strict", Kernel: policygen.Kernel61})
+	a, _, out = policyAgent(t, strict)
+	if detail, err = a.loadPolicy(a.waitInputs(&inputs{})); err != nil || strings.Contains(detail, "bypass") || out.Len() != 0 {
+		t.Errorf("strict: %v, detail %q, console %q", err, detail, out)
+	}
+
+	a, _, out = policyAgent(t, "measure func=FILE_MMAP mask=MAY_EXEC\n")
+	if detail, err = a.loadPolicy(a.waitInputs(&inputs{})); err != nil || !strings.Contains(out.String(), "imaboot: warning: ") ||
+		!strings.Contains(out.String(), "old alias") || !strings.Contains(detail, "1 known bypass: nothing appraised") {
+		t.Errorf("alias: %v, detail %q, console %q", err, detail, out)
+	}
+}
+
+// TestPolicyInitramfsInHookMode: a policy that appraises code without
+// leaving the initramfs out is refused in hook mode (the generator's init
+// would be refused its own programs after the hook, and the boot would
+// stop with nothing saying why); as /init it loads, without the warning.
+func TestPolicyInitramfsInHookMode(t *testing.T) {
+	const policy = "appraise func=BPRM_CHECK appraise_type=imasig\n"
+	a, p, out := policyAgent(t, policy)
+	a.hook = true
+	_, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	if err == nil || !strings.Contains(err.Error(), `without an earlier "dont_appraise fsname=rootfs"`) || !strings.Contains(err.Error(), "nothing written") || p.writes != nil {
+		t.Errorf("hook mode: %v, wrote %q", err, p.writes)
+	}
+	a, p, out = policyAgent(t, policy)
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err != nil || p.loaded == nil || strings.Contains(out.String(), "rootfs") {
+		t.Errorf("as /init: %v, loaded %q, console %q", err, p.loaded, out)
+	}
+	a, p, _ = policyAgent(t, "dont_appraise fsname=rootfs\n"+policy)
+	a.hook = true
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err != nil || p.loaded == nil {
+		t.Errorf("hook mode, initramfs left out: %v", err)
 	}
 }

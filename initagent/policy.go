@@ -3,6 +3,7 @@ package initagent
 import (
 	"fmt"
 
+	"github.com/imaboot/imaboot/policygen"
 	"github.com/imaboot/imaboot/securityfs"
 )
 
@@ -19,7 +20,15 @@ func (a *Agent) loadPolicy(in *inputs) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, w := range p.Warnings() {
+	for _, w := range p.Warnings() { // the bypass report is summed up below
+		if w.Code == policygen.CodeInitramfs {
+			if a.hook {
+				// The generator's init runs its own unsigned programs after
+				// this hook: the boot would stop later, saying nothing.
+				return "", fmt.Errorf("%s:%d: %s; nothing written", w.File, w.Line, w.Message)
+			}
+			continue // as /init, nothing runs from the initramfs after the policy
+		}
 		a.Log.Warnf("%s", w)
 	}
 	if err := p.Err(); err != nil {
@@ -32,6 +41,11 @@ func (a *Agent) loadPolicy(in *inputs) (string, error) {
 	res, err := securityfs.LoadPolicy(a.secfs, rules, securityfs.PolicyOptions{Path: path})
 	if err != nil {
 		return "", err
+	}
+	// A deliberately open profile (the seed) leaves known bypasses: one
+	// clause on the step's line, not a warning per rule at every boot.
+	if b := p.BypassSummary(); b != "" {
+		return res.Summary() + "; the policy leaves " + b + " (imaboot-policygen check lists them)", nil
 	}
 	return res.Summary(), nil
 }

@@ -64,6 +64,26 @@ func kernelConfig(t *testing.T, k fixture.Kernel) string {
 	return p
 }
 
+// kernelTarget is k's version and trimmed configuration, as the checker
+// takes them.
+func kernelTarget(t *testing.T, k fixture.Kernel) (policygen.KernelVersion, *policygen.KernelConfig) {
+	t.Helper()
+	f, err := os.Open(kernelConfig(t, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := policygen.ParseKernelConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := policygen.ParseKernelVersion(k.Release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, cfg
+}
+
 // oracleBoot builds the initramfs and starts a diskless machine.
 func oracleBoot(t *testing.T, k fixture.Kernel, s fixture.OracleInitramfs) *vm.Machine {
 	t.Helper()
@@ -251,20 +271,8 @@ func otherKernel(t *testing.T, k fixture.Kernel) fixture.Kernel {
 func predictedAccepts(t *testing.T, m *vm.Machine, k fixture.Kernel, corpus []string) int {
 	t.Helper()
 	lsm := oracleExpect(t, m, fixture.OracleMarkerLSM+` (\S*)\n`, bootWait)[1]
-	f, err := os.Open(kernelConfig(t, k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := policygen.ParseKernelConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, cfg := kernelTarget(t, k)
 	cfg.ActiveLSM = policygen.ActiveLSMFromList(lsm)
-	v, err := policygen.ParseKernelVersion(k.Release)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
 	for _, r := range corpus {
 		if policygen.Predict(r, v, cfg).Accept {
@@ -285,10 +293,33 @@ var profileVariants = []struct {
 	{"owner-exclude", []string{"--owner", "1000", "--exclude-fs", "vfat,overlay,fuse,nfs"}},
 }
 
+// variantArgs are a variant's options as profile takes them: a profile
+// that appraises every owner with signatures refuses --owner and
+// --appraisal hash, and is judged with the rest.
+func variantArgs(profile string, args []string) []string {
+	strict := false
+	for _, p := range policygen.Profiles() {
+		strict = strict || (p.Name == profile && p.SignaturesForAll)
+	}
+	if !strict {
+		return args
+	}
+	var kept []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--owner" || args[i] == "--appraisal" {
+			i++
+			continue
+		}
+		kept = append(kept, args[i])
+	}
+	return kept
+}
+
 // generateProfile runs the host's imaboot-policygen generate for kernel k
 // and checks its output with check for the same kernel (exit 0: no errors).
 func generateProfile(t *testing.T, policygenBin, profile string, k fixture.Kernel, cfg string, args []string) string {
 	t.Helper()
+	args = variantArgs(profile, args)
 	target := []string{"--kernel", k.Release, "--kernel-config", cfg}
 	gen := exec.Command(policygenBin, append(append([]string{"generate", "--profile", profile}, target...), args...)...)
 	out, err := gen.Output()
@@ -338,8 +369,8 @@ func TestProfilesLoad(t *testing.T) {
 			profiles = append(profiles, f[0])
 		}
 	}
-	if len(profiles) < 4 || len(profiles) != len(policygen.Profiles()) {
-		t.Fatalf("profiles: %v, want at least tcb, appraise_tcb, seed and attest", profiles)
+	if len(profiles) < 5 || len(profiles) != len(policygen.Profiles()) {
+		t.Fatalf("profiles: %v, want at least tcb, appraise_tcb, seed, attest and strict", profiles)
 	}
 	for _, profile := range profiles {
 		profile := profile

@@ -10,6 +10,13 @@ import (
 // policy as a whole for what is legal but surely unintended. cfg may be nil
 // when the kernel's configuration is unknown.
 func Check(rules []Rule, v KernelVersion, cfg *KernelConfig) []Diagnostic {
+	diags, _ := check(rules, v, cfg)
+	return diags
+}
+
+// check is Check, also returning the bypass report's findings (which are
+// among the diagnostics) for the boot agent's summary.
+func check(rules []Rule, v KernelVersion, cfg *KernelConfig) ([]Diagnostic, []bypass) {
 	var diags []Diagnostic
 	file := ""
 	if len(rules) > 0 {
@@ -26,7 +33,7 @@ func Check(rules []Rule, v KernelVersion, cfg *KernelConfig) []Diagnostic {
 	}
 	if len(rules) == 0 {
 		return append(diags, Diagnostic{File: file, Severity: Warning, Code: CodeEmpty,
-			Message: "the policy has no rules: writing it replaces the boot policy with nothing, so nothing is measured or appraised"})
+			Message: "the policy has no rules: writing it replaces the boot policy with nothing, so nothing is measured or appraised"}), nil
 	}
 	checked := make([]checkedRule, 0, len(rules))
 	for _, r := range rules {
@@ -45,7 +52,16 @@ func Check(rules []Rule, v KernelVersion, cfg *KernelConfig) []Diagnostic {
 			checked = append(checked, checkedRule{rule: r, e: e, found: found})
 		}
 	}
-	return append(diags, lint(checked)...)
+	lints, decides := lint(checked)
+	diags = append(diags, lints...)
+	bypasses := bypassReport(checked, decides, v)
+	for i := range bypasses {
+		if bypasses[i].File == "" {
+			bypasses[i].File = file
+		}
+		diags = append(diags, bypasses[i].Diagnostic)
+	}
+	return diags, bypasses
 }
 
 // CheckPolicy reads and checks one policy file.

@@ -195,11 +195,12 @@ func TestCheckPositionsAndWarnings(t *testing.T) {
 		"measure  func=BPRM_CHECK fsmagic=zz\n"
 	diags := CheckPolicy("p", []byte(src), Kernel612, loadConfig(t, "config-6.12-debian-cloud"))
 	want := map[string]string{
-		CodeAlias:    "p:2:9: warning:",
-		CodeMaskRead: "p:4:25: warning:",
-		CodePseudoFS: "p:5:1: warning:",
-		CodeShadowed: "p:6: warning:",
-		CodeValue:    "p:7:34: error:",
+		CodeAlias:         "p:2:9: warning:",
+		CodeMaskRead:      "p:4:25: warning:",
+		CodeInitramfs:     "p:5:1: warning:",
+		CodeBypassLimited: "p:5:26: warning:",
+		CodeShadowed:      "p:6: warning:",
+		CodeValue:         "p:7:34: error:",
 	}
 	got := map[string]string{}
 	for _, d := range diags {

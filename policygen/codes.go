@@ -1,5 +1,7 @@
 package policygen
 
+import "strings"
+
 // Diagnostic codes. Errors first, then warnings.
 const (
 	// Errors: the kernel refuses the rule.
@@ -31,7 +33,21 @@ const (
 	CodeSignedPolicy  = "signed-policy"  // appraise func=POLICY_CHECK: later policy updates must be signed files
 	CodeVersionBounds = "version"        // target kernel outside the versions modeled here
 	CodeIgnored       = "ignored"        // accepted and ignored by the kernel
+	CodeInitramfs     = "initramfs"      // code appraised in the initramfs too: a generator's init fails after the hook
+
+	// The bypass report (warnings): known ways around what the policy
+	// appraises of code (bypass.go).
+	CodeBypassHook    = "bypass-hook"    // a way code is loaded that no appraise rule covers
+	CodeBypassLimited = "bypass-limited" // appraisal of code limited by owner, user, file system or LSM label
+	CodeBypassExempt  = "bypass-exempt"  // dont_appraise for code someone can place (tmpfs, an owner, a user...)
+	CodeBypassHash    = "bypass-hash"    // appraisal of code that accepts a hash instead of a signature
+
+	// Notes: facts about every policy.
+	CodeBypassInterpreter = "bypass-interpreter" // what no policy appraises: scripts read by interpreters, code written to memory
 )
+
+// IsBypass reports whether a diagnostic code belongs to the bypass report.
+func IsBypass(code string) bool { return strings.HasPrefix(code, "bypass-") }
 
 // uncertainCodes mark warnings whose verdict depends on what Check could
 // not know (configuration, LSM, loaded modules).

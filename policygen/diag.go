@@ -12,13 +12,19 @@ const (
 	// Error: the kernel refuses the rule, and with it the whole policy.
 	Error Severity = iota
 	// Warning: the kernel takes it, but it is surely not what was meant,
-	// or the verdict depends on something Check does not know.
+	// or the verdict depends on something Check does not know, or it
+	// leaves a known way around the appraisal of code (the bypass report).
 	Warning
+	// Note: a fact about the policy that no rule can change.
+	Note
 )
 
 func (s Severity) String() string {
-	if s == Error {
+	switch s {
+	case Error:
 		return "error"
+	case Note:
+		return "note"
 	}
 	return "warning"
 }
@@ -49,10 +55,10 @@ func (d Diagnostic) String() string {
 	return fmt.Sprintf("%s: %s: %s", pos, d.Severity, d.Message)
 }
 
-// MarshalJSON writes the severity as "error" or "warning".
+// MarshalJSON writes the severity as "error", "warning" or "note".
 func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// UnmarshalJSON reads "error" or "warning".
+// UnmarshalJSON reads "error", "warning" or "note".
 func (s *Severity) UnmarshalJSON(b []byte) error {
 	var name string
 	if err := json.Unmarshal(b, &name); err != nil {
@@ -63,8 +69,10 @@ func (s *Severity) UnmarshalJSON(b []byte) error {
 		*s = Error
 	case "warning":
 		*s = Warning
+	case "note":
+		*s = Note
 	default:
-		return fmt.Errorf("severity %q: want error or warning", name)
+		return fmt.Errorf("severity %q: want error, warning or note", name)
 	}
 	return nil
 }

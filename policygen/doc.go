@@ -12,8 +12,9 @@
 //     and func × action × condition rule that ima_parse_rule and
 //     ima_validate_rule enforce, then warnings for rules that are legal but
 //     surely unintended (shadowed rules, mask=MAY_READ, appraisal of pseudo
-//     file systems, LSM conditions in the initramfs, alias names, an empty
-//     policy);
+//     file systems or of the initramfs, LSM conditions in the initramfs,
+//     alias names, an empty policy), then the bypass report (bypass.go):
+//     the known ways around what the policy appraises of code;
 //   - generates policies from profiles (Generate) and explains them in plain
 //     words (Explain);
 //   - gives the VM test a corpus of single rules (OracleCorpus), the verdict

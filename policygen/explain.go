@@ -28,8 +28,21 @@ var maskWords = map[string]string{
 }
 
 // Explain describes each rule in plain words, one paragraph per rule,
-// prefixed with its line. Rules the kernel would refuse are said so.
+// prefixed with its line. Rules the kernel would refuse are said so. The
+// bypass report follows the rule it is about ("Bypass: ..."); what is
+// about the policy as a whole comes last.
 func Explain(rules []Rule, v KernelVersion, cfg *KernelConfig) []string {
+	_, bypasses := check(rules, v, cfg)
+	byLine := map[int][]string{}
+	var whole []string
+	for _, b := range bypasses {
+		text := bypassWord(b.Severity) + ": " + b.Message + "."
+		if b.Line == 0 {
+			whole = append(whole, text)
+			continue
+		}
+		byLine[b.Line] = append(byLine[b.Line], text)
+	}
 	var out []string
 	for _, r := range rules {
 		e, found := emulate(r.Tokens, r.Comment, v, cfg)
@@ -38,9 +51,19 @@ func Explain(rules []Rule, v KernelVersion, cfg *KernelConfig) []string {
 			out = append(out, prefix+fmt.Sprintf("Refused by Linux %s: %s.", v, code.msg))
 			continue
 		}
-		out = append(out, prefix+describe(e))
+		out = append(out, prefix+strings.Join(append([]string{describe(e)}, byLine[r.Line]...), "\n  "))
+	}
+	if len(whole) > 0 {
+		out = append(out, "The policy as a whole:\n  "+strings.Join(whole, "\n  "))
 	}
 	return out
+}
+
+func bypassWord(s Severity) string {
+	if s == Note {
+		return "Note"
+	}
+	return "Bypass"
 }
 
 func firstError(found []finding) *finding {

@@ -31,15 +31,20 @@ type GenerateOptions struct {
 // Profile describes one profile.
 type Profile struct {
 	Name, Summary string
+	// SignaturesForAll marks a profile that appraises every owner's files
+	// with signatures: Generate refuses Owner and Appraisal "hash" for it,
+	// as they would reopen what it closes.
+	SignaturesForAll bool
 }
 
 // Profiles lists the profiles Generate knows.
 func Profiles() []Profile {
 	return []Profile{
-		{"tcb", "the kernel's built-in ima_policy=tcb of the target version: measure executables, mmapped code, files root reads, modules, firmware and policies"},
-		{"appraise_tcb", "the kernel's built-in ima_policy=appraise_tcb (with 7.3's configfs exclusion on every version): appraise every file owned by root"},
-		{"seed", "the mission's seed policy: signed executables and libraries for root, hashes for root's files, measurement of what runs"},
-		{"attest", "appraise everything executable (signatures), measure it for remote attestation, with the key and critical-data measurements a verifier needs"},
+		{Name: "tcb", Summary: "the kernel's built-in ima_policy=tcb of the target version: measure executables, mmapped code, files root reads, modules, firmware and policies"},
+		{Name: "appraise_tcb", Summary: "the kernel's built-in ima_policy=appraise_tcb (with 7.3's configfs exclusion on every version): appraise every file owned by root"},
+		{Name: "seed", Summary: "the mission's seed policy: signed executables and libraries for root, hashes for root's files, measurement of what runs"},
+		{Name: "attest", Summary: "appraise everything executable (signatures), measure it for remote attestation, with the key and critical-data measurements a verifier needs"},
+		{Name: "strict", Summary: "signatures required for all code (programs, mapped libraries, modules, firmware, kexec images) of every owner on every file system, tmpfs and memfd included; for appliances", SignaturesForAll: true},
 	}
 }
 
@@ -79,6 +84,14 @@ func (w *policyWriter) exclude(actions []string, names []string) {
 		for _, a := range actions {
 			w.rule(a, w.fsCondition(fs))
 		}
+		// The initramfs has ramfs's magic (tmpfs's without root=) but a
+		// type name of its own: fsname=ramfs leaves it out, and a dracut
+		// or initramfs-tools init would be refused its own programs.
+		if w.opts.UseFsname && fs.Name == "ramfs" {
+			for _, a := range actions {
+				w.rule(a, "fsname="+rootfsName)
+			}
+		}
 	}
 }
 
@@ -116,6 +129,14 @@ func Generate(opts GenerateOptions) (string, error) {
 	default:
 		return "", fmt.Errorf("generate: appraisal %q: want imasig or hash", opts.Appraisal)
 	}
+	if p, ok := profileByName(opts.Profile); ok && p.SignaturesForAll {
+		if opts.Owner != nil {
+			return "", fmt.Errorf("generate: profile %s appraises the files of every owner: an owner limit would let any other owner's unsigned files run", p.Name)
+		}
+		if opts.Appraisal == "hash" {
+			return "", fmt.Errorf("generate: profile %s requires signatures: with hash appraisal root could give any file a good hash and run it", p.Name)
+		}
+	}
 	var extra []string
 	for _, name := range opts.ExcludeFS {
 		for _, n := range strings.Split(name, ",") {
@@ -143,6 +164,8 @@ func Generate(opts GenerateOptions) (string, error) {
 		w.seed(extra)
 	case "attest":
 		w.attest(extra)
+	case "strict":
+		w.strict(extra)
 	default:
 		var names []string
 		for _, p := range Profiles() {
@@ -227,15 +250,24 @@ func (w *policyWriter) appraiseTCB(extra []string) {
 // of the pseudo file systems: ISO 9660 and FAT media.
 var seedExtra = []string{"iso9660", "msdos"}
 
+// seedPseudoExtra are pseudo file systems a Debian system mounts, beyond
+// PseudoFilesystems, with files root writes that cannot be read back
+// (apparmorfs's .replace, tracefs's trace_marker): the seed's hash rule
+// must not reach them either.
+var seedPseudoExtra = []string{"apparmorfs", "tracefs"}
+
 func (w *policyWriter) seed(extra []string) {
-	names := dedupe(PseudoFilesystems, seedExtra, extra)
-	w.excludeComment("Neither measured nor appraised", names)
-	w.exclude([]string{"dont_measure", "dont_appraise"}, names)
+	names := dedupe(PseudoFilesystems, seedPseudoExtra, seedExtra, extra)
+	w.excludeComment("Neither measured, appraised nor hashed", names)
+	w.comment("(dont_hash: without it the hash rule below makes the kernel hash every pseudo file root")
+	w.comment("writes, and log an audit record for each one it cannot read back, sysfs attributes first.)")
+	w.exclude([]string{"dont_measure", "dont_appraise", "dont_hash"}, names)
 	w.blank()
-	w.comment("Measured: executables, libraries mapped executable, files that uid %s opens only for reading.", strings.TrimPrefix(w.user(), "uid="))
+	w.comment("Measured: executables, libraries mapped executable, files that uid %s opens for reading", strings.TrimPrefix(w.user(), "uid="))
+	w.comment("(read-only or read-write, as the kernel's own tcb policy: mask=^MAY_READ).")
 	w.rule("measure", "func=BPRM_CHECK")
 	w.rule("measure", "func=MMAP_CHECK", "mask=MAY_EXEC")
-	w.rule("measure", "func=FILE_CHECK", "mask=MAY_READ", w.user())
+	w.rule("measure", "func=FILE_CHECK", "mask=^MAY_READ", w.user())
 	w.blank()
 	owner := w.owner()
 	if owner == "" {
@@ -245,6 +277,38 @@ func (w *policyWriter) seed(extra []string) {
 	w.rule("appraise", "func=BPRM_CHECK", owner, w.signature())
 	w.rule("appraise", "func=MMAP_CHECK", owner, w.signature())
 	w.rule("hash", owner)
+}
+
+// strictHooks are the hooks through which code reaches a process or the
+// kernel on the kernels modeled here. MMAP_CHECK_REQPROT (6.3 on) is left
+// out: from 6.3 MMAP_CHECK judges the final protection, which includes
+// everything the requested one does (and READ_IMPLIES_EXEC's additions).
+var strictHooks = []string{"BPRM_CHECK", "MMAP_CHECK", "MODULE_CHECK", "FIRMWARE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK"}
+
+// strict requires a signature for all code of every owner on every file
+// system but the initramfs. See docs/imaboot-policygen.md for why rootfs
+// is the one exclusion and what it leaves.
+func (w *policyWriter) strict(extra []string) {
+	w.comment("Not appraised: the initramfs. Its file system type, rootfs, belongs to the kernel's first")
+	w.comment("mount alone (no mount can make another); cpio gives its files no security.ima, and a dracut")
+	w.comment("or initramfs-tools init still runs them after this policy is loaded.")
+	w.rule("dont_appraise", "fsname=rootfs")
+	if len(extra) > 0 {
+		w.excludeComment("Not appraised, as asked (--exclude-fs)", extra)
+		w.exclude([]string{"dont_appraise"}, extra)
+	}
+	w.blank()
+	w.comment("Signatures required, whoever owns the file and on every other file system (tmpfs included,")
+	w.comment("so /run, /dev/shm and memfd): programs executed, files mapped executable (shared libraries,")
+	w.comment("ld.so ./program), kernel modules, firmware, kernels and initramfs images loaded by kexec.")
+	w.comment("No pseudo file system is excluded: nothing legitimate runs from proc or sysfs.")
+	for _, f := range strictHooks {
+		mask := ""
+		if f == "MMAP_CHECK" {
+			mask = "mask=MAY_EXEC"
+		}
+		w.rule("appraise", "func="+f, mask, "appraise_type=imasig")
+	}
 }
 
 // attestKeyrings are the keyrings whose keys a verifier needs to trust the
@@ -279,6 +343,15 @@ func (w *policyWriter) attest(extra []string) {
 		w.rule("appraise", "func="+f, w.owner(), w.signature())
 	}
 	w.rule("appraise", "func=MMAP_CHECK", "mask=MAY_EXEC", w.owner(), w.signature())
+}
+
+func profileByName(name string) (Profile, bool) {
+	for _, p := range Profiles() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
 }
 
 // profileNames is used by help texts.

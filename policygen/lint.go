@@ -14,8 +14,10 @@ type checkedRule struct {
 
 // lint looks at the accepted rules together, for what the kernel takes but
 // surely was not meant. It makes one pass, so a 10,000-rule policy stays fast.
-func lint(rules []checkedRule) []Diagnostic {
-	var diags []Diagnostic
+// decides[i] is false for a rule that never decides anything (shadowed by
+// an earlier one, or the same as an earlier one).
+func lint(rules []checkedRule) (diags []Diagnostic, decides []bool) {
+	decides = make([]bool, len(rules))
 	warn := func(r Rule, col int, code, format string, a ...any) {
 		diags = append(diags, Diagnostic{File: r.File, Line: r.Line, Column: col, Severity: Warning, Code: code, Message: fmt.Sprintf(format, a...)})
 	}
@@ -24,7 +26,8 @@ func lint(rules []checkedRule) []Diagnostic {
 	// exactly those conditions.
 	firstWith := map[string]int{}
 	excluded := map[string]map[string]bool{} // hook ("" for any) -> pseudo file systems excluded so far
-	pseudoWarned := false
+	pseudoWarned, initramfsWarned := false, false
+	rootfsExempt := map[string]bool{} // hook ("" for any) -> the initramfs is exempt
 	for i, cr := range rules {
 		r, e := cr.rule, cr.e
 		if e.fnAlias != "" {
@@ -39,14 +42,21 @@ func lint(rules []checkedRule) []Diagnostic {
 		if e.action == "appraise" && e.fn == "POLICY_CHECK" {
 			warn(r, e.actionCol, CodeSignedPolicy, "appraise func=POLICY_CHECK: once this policy is loaded, further policy updates must be signed files written by path")
 		}
-		if !pseudoWarned && e.action == "appraise" && appraisesFiles(e) {
+		if !pseudoWarned && e.action == "appraise" && appraisesReads(e) {
 			if missing := missingPseudo(excluded, e.fn); len(missing) > 0 {
 				pseudoWarned = true
-				warn(r, e.actionCol, CodePseudoFS, "appraise rule without earlier dont_appraise for pseudo file systems (%s): files there carry no signatures, so their reads or executions fail; add for example %q before it", strings.Join(missing, ", "), pseudoExample(missing[0]))
+				warn(r, e.actionCol, CodePseudoFS, "appraise rule without earlier dont_appraise for pseudo file systems (%s): files there carry no signatures, so reading them fails; add for example %q before it", strings.Join(missing, ", "), pseudoExample(missing[0]))
 			}
+		}
+		if !initramfsWarned && e.action == "appraise" && appraisesInitramfsCode(e) && !rootfsExempt[""] && !rootfsExempt[e.fn] {
+			initramfsWarned = true
+			warn(r, e.actionCol, CodeInitramfs, "appraise rule for code without an earlier \"dont_appraise fsname=%s\": loaded from a dracut or initramfs-tools hook, this policy refuses the programs the initramfs still runs after the hook (cpio gives them no security.ima) and the boot stops; add that rule before it (imaboot-init as /init runs nothing from the initramfs after the policy)", rootfsName)
 		}
 		if e.action == "dont_appraise" {
 			recordExclusion(excluded, e)
+			if exemptsInitramfs(e) {
+				rootfsExempt[e.fn] = true
+			}
 		}
 		key := e.meaning()
 		if first, dup := seen[key]; dup {
@@ -56,7 +66,9 @@ func lint(rules []checkedRule) []Diagnostic {
 		seen[key] = i
 		conds := conditionList(e)
 		class := actionClass[e.action]
+		decides[i] = true
 		if j := shadowedBy(firstWith, class, conds); j >= 0 {
+			decides[i] = false
 			warn(r, 0, CodeShadowed, "never decides anything: line %d (%s) matches everything this rule matches and comes first", rules[j].rule.Line, rules[j].rule.Canonical())
 		}
 		k := class + "\x00" + strings.Join(conds, "\x00")
@@ -64,7 +76,7 @@ func lint(rules []checkedRule) []Diagnostic {
 			firstWith[k] = i
 		}
 	}
-	return diags
+	return diags, decides
 }
 
 func hasCode(found []finding, code string) bool {
@@ -99,18 +111,7 @@ func conditionList(e *entry) []string {
 	if e.mask != "" {
 		c = append(c, "mask="+e.mask)
 	}
-	if e.flags&fFsmagic != 0 {
-		c = append(c, fmt.Sprintf("fsmagic=%#x", e.fsmagic))
-	}
-	if e.flags&fFsname != 0 {
-		c = append(c, "fsname="+e.fsname)
-	}
-	if e.flags&fFsSubtype != 0 {
-		c = append(c, "fs_subtype="+e.fsSubtype)
-	}
-	if e.flags&fFsuuid != 0 {
-		c = append(c, "fsuuid="+e.fsuuid)
-	}
+	c = append(c, fsConditions(e)...)
 	for _, id := range []idCond{e.uid, e.gid, e.fowner, e.fgroup} {
 		if id.set {
 			c = append(c, fmt.Sprintf("%s%c%d", id.key, id.op, id.val))
@@ -126,6 +127,24 @@ func conditionList(e *entry) []string {
 		c = append(c, k+"="+v)
 	}
 	sort.Strings(c)
+	return c
+}
+
+// fsConditions lists a rule's file system conditions, normalized.
+func fsConditions(e *entry) []string {
+	var c []string
+	if e.flags&fFsmagic != 0 {
+		c = append(c, fmt.Sprintf("fsmagic=%#x", e.fsmagic))
+	}
+	if e.flags&fFsname != 0 {
+		c = append(c, "fsname="+e.fsname)
+	}
+	if e.flags&fFsSubtype != 0 {
+		c = append(c, "fs_subtype="+e.fsSubtype)
+	}
+	if e.flags&fFsuuid != 0 {
+		c = append(c, "fsuuid="+e.fsuuid)
+	}
 	return c
 }
 
@@ -157,17 +176,48 @@ func shadowedBy(firstWith map[string]int, class string, conds []string) int {
 	return best
 }
 
-// appraisesFiles reports whether an appraise rule can reach files on any
-// file system: no file system condition, and a hook that opens files.
-func appraisesFiles(e *entry) bool {
+// appraisesReads reports whether an appraise rule can reach the reads of
+// files on any file system: no file system condition, and a hook that
+// opens files. Code hooks are left out: nothing legitimate executes from
+// proc or sysfs, and appraising code on tmpfs closes a bypass.
+func appraisesReads(e *entry) bool {
 	if e.flags&(fFsmagic|fFsname|fFsuuid|fFsSubtype) != 0 {
 		return false
 	}
-	switch e.fn {
-	case "", "FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK":
-		return true
+	return e.fn == "" || e.fn == "FILE_CHECK"
+}
+
+// appraisesInitramfsCode reports whether an appraise rule reaches programs
+// run from the initramfs: no file system condition, and a hook that
+// executes or maps code.
+func appraisesInitramfsCode(e *entry) bool {
+	if e.flags&(fFsmagic|fFsname|fFsuuid|fFsSubtype) != 0 {
+		return false
+	}
+	for _, h := range codeHooks[:2] { // BPRM_CHECK, MMAP_CHECK
+		if h.matchedBy(e) {
+			return true
+		}
 	}
 	return false
+}
+
+// exemptsInitramfs reports whether a dont_appraise rule leaves the
+// initramfs alone: fsname=rootfs, or fsmagic= of ramfs, which rootfs is
+// whenever root= is on the command line (as dracut and initramfs-tools
+// boots have it; init/do_mounts.c makes rootfs a tmpfs only without it).
+func exemptsInitramfs(e *entry) bool {
+	conds := conditionList(e)
+	ramfs, _ := FilesystemByName("ramfs")
+	for _, c := range conds {
+		if strings.HasPrefix(c, "func=") {
+			continue
+		}
+		if c != "fsname="+rootfsName && c != fmt.Sprintf("fsmagic=%#x", ramfs.Magic) {
+			return false
+		}
+	}
+	return len(conds) > 0
 }
 
 // PseudoFilesystems are the file systems the kernel's own appraise_tcb

@@ -14,6 +14,7 @@ type Prepared struct {
 	// write() per element, in order.
 	Writes      []string
 	Diagnostics []Diagnostic
+	bypasses    []bypass
 }
 
 // Prepare reads and checks a policy for the kernel whose uname release is
@@ -28,13 +29,14 @@ func Prepare(name string, src []byte, release string, cfg *KernelConfig) (*Prepa
 		return nil, err
 	}
 	rules, diags := ReadPolicy(name, src)
-	diags = append(diags, Check(rules, v, cfg)...)
+	checked, bypasses := check(rules, v, cfg)
+	diags = append(diags, checked...)
 	for i := range diags {
 		if diags[i].File == "" {
 			diags[i].File = name
 		}
 	}
-	p := &Prepared{Kernel: v, Rules: rules, Diagnostics: diags}
+	p := &Prepared{Kernel: v, Rules: rules, Diagnostics: diags, bypasses: bypasses}
 	for _, r := range rules {
 		p.Writes = append(p.Writes, r.Canonical()+"\n")
 	}
@@ -60,16 +62,24 @@ func (p *Prepared) Err() error {
 	return fmt.Errorf("policy check for Linux %s: %d error(s): %s", p.Kernel, len(errs), strings.Join(shown, "; "))
 }
 
-// Warnings returns the warnings, for the agent's log.
+// Warnings returns the warnings other than the bypass report's, for the
+// agent's log, one line each.
 func (p *Prepared) Warnings() []Diagnostic {
 	var w []Diagnostic
 	for _, d := range p.Diagnostics {
-		if d.Severity == Warning {
+		if d.Severity == Warning && !IsBypass(d.Code) {
 			w = append(w, d)
 		}
 	}
 	return w
 }
+
+// BypassSummary is the bypass report in one line, for a boot log that
+// must not drown in a deliberately open policy's warnings, e.g. "9 known
+// bypasses: no appraisal of MODULE_CHECK, FIRMWARE_CHECK; appraisal
+// limited by fowner=0; not appraised: tmpfs, ramfs". Empty when the
+// report found none ("imaboot-policygen check" lists each).
+func (p *Prepared) BypassSummary() string { return bypassSummary(p.bypasses) }
 
 // AppraisesPolicy reports whether the policy has an accepted "appraise
 // func=POLICY_CHECK" rule: once it is loaded, the kernel takes further

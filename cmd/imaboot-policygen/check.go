@@ -11,10 +11,15 @@ const checkUsage = `
 Usage: imaboot-policygen check [--kernel VERSION] [--kernel-config FILE] [--lsm LSM] [--format text|json] POLICY...
 
 Checks each policy file (or - for standard input) the way the target kernel
-parses it, and prints errors and warnings as file:line:column: severity: message.
-Errors are rules the kernel refuses (and with them the whole policy); warnings are
-rules it takes that are surely not what was meant, or verdicts that depend on
-the machine (a crypto module, the LSM, a build option not given).
+parses it, and prints errors, warnings and notes as file:line:column: severity:
+message. Errors are rules the kernel refuses (and with them the whole policy);
+warnings are rules it takes that are surely not what was meant, verdicts that
+depend on the machine (a crypto module, the LSM, a build option not given), and
+the bypass report: the known ways around what the policy appraises of code
+(codes bypass-*: appraisal limited by fowner=, uid=, a file system; file systems
+that hold code left out, tmpfs and memfd first; code loads no rule appraises;
+hash-only appraisal). Notes are facts no rule changes (what an interpreter reads
+is never appraised).
 
 Examples:
   imaboot-policygen check --kernel 6.1 /etc/imaboot/ima-policy
@@ -29,6 +34,7 @@ type checkReport struct {
 	Files       []string               `json:"files"`
 	Errors      int                    `json:"errors"`
 	Warnings    int                    `json:"warnings"`
+	Notes       int                    `json:"notes"`
 	Diagnostics []policygen.Diagnostic `json:"diagnostics"`
 }
 
@@ -64,9 +70,12 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		report.Diagnostics = append(report.Diagnostics, policygen.CheckPolicy(label, src, v, cfg)...)
 	}
 	for _, d := range report.Diagnostics {
-		if d.Severity == policygen.Error {
+		switch d.Severity {
+		case policygen.Error:
 			report.Errors++
-		} else {
+		case policygen.Note:
+			report.Notes++
+		default:
 			report.Warnings++
 		}
 	}
@@ -78,7 +87,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		for _, d := range report.Diagnostics {
 			printf(stdout, "%s\n", d)
 		}
-		printf(stderr, "checked %d file(s) for Linux %s: %d error(s), %d warning(s)\n", len(report.Files), v, report.Errors, report.Warnings)
+		printf(stderr, "checked %d file(s) for Linux %s: %d error(s), %d warning(s), %d note(s)\n", len(report.Files), v, report.Errors, report.Warnings, report.Notes)
 	}
 	if report.Errors > 0 {
 		return exitFindings

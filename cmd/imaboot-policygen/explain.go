@@ -13,7 +13,9 @@ const explainUsage = `
 Usage: imaboot-policygen explain [--kernel VERSION] [--kernel-config FILE] POLICY
 
 Describes each rule in plain words: what is measured or appraised, for whom,
-on which file systems. Rules the target kernel would refuse are said so.
+on which file systems. Rules the target kernel would refuse are said so. The
+bypass report (as in "check") follows the rule it is about ("Bypass: ..."),
+and what concerns the policy as a whole comes last.
 
 Examples:
   imaboot-policygen explain /etc/imaboot/ima-policy

@@ -15,13 +15,18 @@ Usage: imaboot-policygen generate --profile NAME [--kernel VERSION] [--kernel-co
                                   [--fsname] [-o FILE]
 
 Writes the policy of a profile for the target kernel. The output passes
-"imaboot-policygen check" for that kernel. Profiles (see "profiles"):
+"imaboot-policygen check" for that kernel with no error; its warnings are the
+known bypasses a profile leaves on purpose. Profiles (see "profiles"):
   tcb           the kernel's built-in ima_policy=tcb
   appraise_tcb  the kernel's built-in ima_policy=appraise_tcb
   seed          the mission's seed: signed executables and libraries for root, hashes for root's files
   attest        appraise everything executable, measure for remote attestation (keys, critical data)
+  strict        signatures for all code (programs, mapped libraries, modules, firmware, kexec)
+                of every owner on every file system but the initramfs, tmpfs and memfd
+                included; for appliances; it refuses --owner and --appraisal hash
 
 Examples:
+  imaboot-policygen generate --profile strict --kernel 6.1 -o /etc/imaboot/ima-policy
   imaboot-policygen generate --profile seed --kernel 6.1 -o /etc/imaboot/ima-policy
   imaboot-policygen generate --profile attest --kernel 6.12 --exclude-fs vfat,overlay
   imaboot-policygen generate --profile appraise_tcb --owner 1000 --appraisal hash

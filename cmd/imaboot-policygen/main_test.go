@@ -24,8 +24,11 @@ func TestCheckExitCodes(t *testing.T) {
 	bad := filepath.Join(dir, "bad")
 	os.WriteFile(good, []byte("dont_appraise fsmagic=0x9fa0\nmeasure func=BPRM_CHECK\n"), 0o644)
 	os.WriteFile(bad, []byte("measure func=BPRM_CHECK\nmeasure func=MMAP_CHECK_REQPROT\n"), 0o644)
-	if code, out, _ := runCmd(t, "", "check", "--kernel", "6.12", good); code != exitOK || out != "" {
-		t.Errorf("good policy: code %d, output %q", code, out)
+	// A measurement policy: no error; the bypass report says it appraises
+	// no code.
+	if code, out, errs := runCmd(t, "", "check", "--kernel", "6.12", good); code != exitOK || strings.Contains(out, "error") ||
+		!strings.Contains(out, "warning: the policy appraises no code") || !strings.Contains(errs, "0 error(s), 1 warning(s), 0 note(s)") {
+		t.Errorf("good policy: code %d, output %q %q", code, out, errs)
 	}
 	code, out, _ := runCmd(t, "", "check", "--kernel", "6.1", good, bad)
 	if code != exitFindings || !strings.Contains(out, bad+":2:14: error: func=MMAP_CHECK_REQPROT is not in the grammar of Linux 6.1") {
@@ -59,7 +62,8 @@ func TestCheckJSONAndStdin(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err, out)
 	}
-	if r.Kernel != "6.12" || r.Errors != 1 || r.Warnings != 1 || r.Diagnostics[0].Line != 1 || r.Diagnostics[0].Column != 9 || r.Files[0] != "<stdin>" {
+	if r.Kernel != "6.12" || r.Errors != 1 || r.Warnings != 2 || r.Notes != 0 || r.Diagnostics[0].Line != 1 || r.Diagnostics[0].Column != 9 || r.Files[0] != "<stdin>" ||
+		r.Diagnostics[2].Code != "bypass-hook" {
 		t.Errorf("report = %+v", r)
 	}
 	if !strings.Contains(out, `"severity": "error"`) {
@@ -73,12 +77,32 @@ func TestGenerateThenCheckAndExplain(t *testing.T) {
 	if code, _, errs := runCmd(t, "", "generate", "--profile", "attest", "--kernel", "6.12", "--kernel-config", cfg612, "--exclude-fs", "vfat", "--owner", "0", "-o", out); code != exitOK {
 		t.Fatalf("generate: %d %s", code, errs)
 	}
-	if code, o, _ := runCmd(t, "", "check", "--kernel", "6.12", "--kernel-config", cfg612, out); code != exitOK || o != "" {
+	// No error; the owner limit and the exclusions are the bypass report's.
+	code, o, _ := runCmd(t, "", "check", "--kernel", "6.12", "--kernel-config", cfg612, out)
+	if code != exitOK || strings.Contains(o, ": error:") || !strings.Contains(o, "warning: appraisal of code limited to files owned by uid 0 (fowner=0)") ||
+		!strings.Contains(o, "warning: code on msdos file systems (fsmagic=0x4d44) is not appraised") || !strings.Contains(o, "note: no policy on Linux 6.12") {
 		t.Errorf("generated policy: code %d, %s", code, o)
 	}
-	code, o, _ := runCmd(t, "", "explain", "--kernel", "6.12", out)
-	if code != exitOK || !strings.Contains(o, "Appraise programs executed, owned by uid 0") || !strings.Contains(o, "on msdos file systems") {
+	code, o, _ = runCmd(t, "", "explain", "--kernel", "6.12", out)
+	if code != exitOK || !strings.Contains(o, "Appraise programs executed, owned by uid 0") || !strings.Contains(o, "on msdos file systems") ||
+		!strings.Contains(o, "\n  Bypass: appraisal of code limited to files owned by uid 0") || !strings.Contains(o, "The policy as a whole:\n  Bypass: no appraise rule for FIRMWARE_CHECK") {
 		t.Errorf("explain: %d\n%s", code, o)
+	}
+	// strict: no bypass, only the note; it refuses what would reopen one.
+	code, o, _ = runCmd(t, "", "generate", "--profile", "strict", "--kernel", "6.1")
+	if code != exitOK || !strings.Contains(o, "dont_appraise fsname=rootfs\n") || !strings.Contains(o, "appraise func=MMAP_CHECK mask=MAY_EXEC appraise_type=imasig\n") {
+		t.Fatalf("generate strict: %d\n%s", code, o)
+	}
+	if code, c, errs := runCmd(t, o, "check", "--kernel", "6.1", "-"); code != exitOK || strings.Contains(c, "warning") || !strings.Contains(errs, "0 error(s), 0 warning(s), 1 note(s)") {
+		t.Errorf("check strict: %d %q %q", code, c, errs)
+	}
+	for _, args := range [][]string{
+		{"generate", "--profile", "strict", "--owner", "0"},
+		{"generate", "--profile", "strict", "--appraisal", "hash"},
+	} {
+		if code, _, errs := runCmd(t, "", args...); code != exitUsage || !strings.Contains(errs, "profile strict") {
+			t.Errorf("%q: code %d, %q", args, code, errs)
+		}
 	}
 	for _, args := range [][]string{
 		{"generate"},

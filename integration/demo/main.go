@@ -1,9 +1,11 @@
 // Command demo boots Debian's 6.1 cloud kernel in QEMU with an initramfs
 // built by imaboot-mkinitramfs, whose /init is imaboot-init, and shows the
 // serial console as it comes: the agent mounts the root disk, loads the
-// IMA certificate and an appraisal policy, and hands over to the root's
-// /sbin/init, which runs a signed program (it runs) and an unsigned copy
-// of it (the kernel refuses it). Run it with `make demo`.
+// IMA certificate and the policy of profile strict (imaboot-policygen, the
+// profile the docs recommend for appliances), and hands over to the root's
+// /sbin/init, which runs a signed program (it runs), an unsigned copy of
+// it and the same copy on tmpfs (the kernel refuses both). Run it with
+// `make demo`.
 package main
 
 import (
@@ -17,9 +19,13 @@ import (
 
 	"github.com/imaboot/imaboot/integration/fixture"
 	"github.com/imaboot/imaboot/integration/vm"
+	"github.com/imaboot/imaboot/policygen"
 )
 
-const demoInit = `echo
+// demoInit raises printk's rate limit first: the kernel logs its audit
+// records through it, and the policy load's own records use it up.
+const demoInit = `echo 1000 > /proc/sys/kernel/printk_ratelimit_burst
+echo
 echo "=== the root's /sbin/init is running (PID $$) ==="
 echo "imaboot status (/run/imaboot/status.json):"
 cat /run/imaboot/status.json
@@ -28,8 +34,11 @@ echo "=== a program signed with the release key:"
 /opt/signed/echo "    it runs"
 echo "=== an unsigned copy of the same program:"
 /opt/unsigned/echo "    it runs (this must not happen)" || echo "    refused by the kernel (exit $?)"
-echo "=== the IMA measurement list:"
-grep /opt/ /sys/kernel/security/ima/ascii_runtime_measurements | cut -d' ' -f3-5
+echo "=== the unsigned copy on tmpfs (/tmp), where most policies do not look:"
+mount -t tmpfs tmp /tmp && cp /opt/unsigned/echo /tmp/echo
+/tmp/echo "    it runs (this must not happen)" || echo "    refused by the kernel (exit $?)"
+echo "=== why, in the kernel's audit records:"
+dmesg | grep 'cause=IMA-signature-required' | sed 's/.*\(op=[^ ]*\) \(cause=[^ ]*\).*\(name="[^"]*"\).*/    \1 \2 \3/'
 echo "DEMO-DONE"
 poweroff -f
 `
@@ -81,8 +90,13 @@ func run(series string, keep bool) error {
 	if err != nil {
 		return err
 	}
+	text, err := strictPolicy(*k)
+	if err != nil {
+		return err
+	}
+	fmt.Println("demo: the IMA policy: imaboot-policygen generate --profile strict --kernel", k.Release)
 	policy := filepath.Join(dir, "ima-policy")
-	if err := os.WriteFile(policy, []byte(fixture.AppraisePolicy), 0o644); err != nil {
+	if err := os.WriteFile(policy, []byte(text), 0o644); err != nil {
 		return err
 	}
 	fmt.Println("demo: building the initramfs with imaboot-mkinitramfs for", k.Release, "(certificate and policy inside)")
@@ -117,12 +131,30 @@ func run(series string, keep bool) error {
 	m.Wait(30 * time.Second)
 	fmt.Println("----------------------------------------------------------------")
 	con := m.Console()
-	if !strings.Contains(con, "refused by the kernel (exit 126)") || strings.Contains(con, "this must not happen") {
-		return fmt.Errorf("the unsigned program was not refused: signatures were NOT enforced")
+	if strings.Count(con, "refused by the kernel (exit 126)") != 2 || strings.Contains(con, "this must not happen") {
+		return fmt.Errorf("an unsigned program was not refused: signatures were NOT enforced")
 	}
 	fmt.Println("demo: imaboot-init loaded the key and the policy, switched root, and the kernel")
-	fmt.Println("demo: ran the signed program and refused the unsigned one")
+	fmt.Println("demo: ran the signed program and refused the unsigned copies, on disk and on tmpfs")
 	return nil
+}
+
+// strictPolicy is profile strict for k, with k's build configuration.
+func strictPolicy(k fixture.Kernel) (string, error) {
+	v, err := policygen.ParseKernelVersion(k.Release)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(filepath.Join(k.Root, "boot", "config-"+k.Release))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	cfg, err := policygen.ParseKernelConfig(f)
+	if err != nil {
+		return "", err
+	}
+	return policygen.Generate(policygen.GenerateOptions{Profile: "strict", Kernel: v, Config: cfg})
 }
 
 // signDemoTree signs busybox and the init script, and adds a signed and an

@@ -53,6 +53,11 @@ echo "ROOTINIT-EVM=$(cat /sys/kernel/security/evm)"
 echo "RC-unsigned=$?"
 /bin/true
 echo "RC-signed=$?"
+# the unsigned copy from tmpfs (closed by profile strict)
+cp /usr/local/bin/unsigned-true /run/unsigned-true && /run/unsigned-true
+echo "RC-tmpfs-run=$?"
+cp /usr/local/bin/unsigned-true /dev/shm/unsigned-true && /dev/shm/unsigned-true
+echo "RC-tmpfs-shm=$?"
 echo ROOTINIT-DONE
 busybox poweroff -f
 `
@@ -93,6 +98,9 @@ type tree struct {
 	tpmState string
 	// key signs the tree (its certificate is in /etc/keys/ima).
 	key fixture.SigningKey
+	// profile is the imaboot-policygen profile of the tree's policy ("" when
+	// it is a fixed policy).
+	profile string
 }
 
 // options of a prepared tree.
@@ -103,8 +111,10 @@ type options struct {
 	// signatures to the labels (once the HMAC key is loaded, a file with an
 	// IMA signature and no security.evm fails appraisal).
 	evm bool
-	// policy replaces the default policy; check replaces checkScript.
-	policy, check string
+	// policy replaces the default policy; profile, when set, replaces it
+	// with imaboot-policygen's output for the tree's kernel and its
+	// configuration; check replaces checkScript.
+	policy, profile, check string
 	// setup runs on the host after imaboot is installed and configured,
 	// before the generators and the labeling.
 	setup func(t *testing.T, tr *tree)
@@ -137,6 +147,11 @@ func prepare(t *testing.T, cachedRoot string, opts options, gens map[string][]st
 	pol, check := policy, checkScript
 	if opts.policy != "" {
 		pol = opts.policy
+	}
+	if opts.profile != "" {
+		tr.profile = opts.profile
+		pol = runLogged(t, filepath.Join(bins, "imaboot-policygen"), "generate", "--profile", opts.profile,
+			"--kernel", tr.kver, "--kernel-config", filepath.Join(tr.dir, "boot", "config-"+tr.kver))
 	}
 	if opts.check != "" {
 		check = opts.check
@@ -357,7 +372,10 @@ type generatorCase struct {
 //   - enforce, good policy: the root's init (systemd) starts and runs the
 //     check service, the status file
 //     says every step was done, an unsigned copy of /bin/true is refused
-//     (126) while the signed /bin/true runs;
+//     (126) while the signed /bin/true runs; with profile strict (the
+//     generator's init runs its own programs after the hook, from the
+//     initramfs, and systemd maps signed libraries) copies of it in /run
+//     and /dev/shm are refused too;
 //   - enforce, a policy with an invalid rule: the agent's one-line reason is
 //     on the console, the generator stops the boot, the root's init never
 //     runs;
@@ -400,6 +418,16 @@ func checkGenerator(t *testing.T, tr tree, g generatorCase) {
 		if !strings.Contains(con, "RC-signed=0\n") {
 			t.Error("the signed /bin/true did not run")
 		}
+		if tr.profile == "strict" {
+			for _, where := range []string{"run", "shm"} {
+				if !strings.Contains(con, "RC-tmpfs-"+where+"=126\n") {
+					t.Errorf("profile strict: the unsigned copy of /bin/true on tmpfs (tmpfs-%s) was not refused with 126", where)
+				}
+			}
+			if strings.Contains(con, "imaboot: warning") {
+				t.Error("profile strict: the boot warned")
+			}
+		}
 		t.Logf("boot to ROOTINIT-DONE in %v", time.Since(t0).Round(time.Second))
 	})
 	bad := withPolicy(t, g.initrd, badPolicy)
@@ -438,14 +466,14 @@ func checkGenerator(t *testing.T, tr tree, g generatorCase) {
 
 // TestDracut: the dracut module in dracut's shell init (pre-pivot hook) and
 // in dracut's systemd initramfs (imaboot.service), one tree, two images
-// built by the real dracut. The EVM master key is sealed in a swtpm and
-// unsealed by the agent through the dracut hook, the EVM key loaded and EVM
-// enabled; the root carries portable EVM signatures.
+// built by the real dracut, with profile strict. The EVM master key is
+// sealed in a swtpm and unsealed by the agent through the dracut hook, the
+// EVM key loaded and EVM enabled; the root carries portable EVM signatures.
 func TestDracut(t *testing.T) {
 	t.Parallel()
 	root := dracutRoot(t)
 	kver := kernelRelease(t, root)
-	tr := prepare(t, root, options{evm: true}, map[string][]string{
+	tr := prepare(t, root, options{evm: true, profile: "strict"}, map[string][]string{
 		"shell":   {"dracut", "--force", "--no-compress", "--omit", "systemd", "--kver", kver, "/boot/initrd-shell.img"},
 		"systemd": {"dracut", "--force", "--no-compress", "--kver", kver, "/boot/initrd-systemd.img"},
 	})
@@ -509,12 +537,12 @@ func TestDracut(t *testing.T) {
 }
 
 // TestInitramfsTools: the initramfs-tools hook and init-bottom script in an
-// initramfs built by update-initramfs.
+// initramfs built by update-initramfs, with profile strict.
 func TestInitramfsTools(t *testing.T) {
 	t.Parallel()
 	root := baseRoot(t)
 	kver := kernelRelease(t, root)
-	tr := prepare(t, root, options{}, initramfsTools(kver))
+	tr := prepare(t, root, options{profile: "strict"}, initramfsTools(kver))
 	t.Run("unconfigured-adds-nothing", func(t *testing.T) {
 		unconfiguredAddsNothing(t, tr, "mkinitramfs", "-o", "/tmp/noconf.img", kver)
 	})
