@@ -21,6 +21,10 @@ type KernelKeyring struct {
 	Trusted bool
 	// Created is set when OpenFallbackKeyring made the keyring.
 	Created bool
+	// Anchor is the serial of the trust-anchor keyring this ring was
+	// restricted to before loading (RestrictToAnchor), 0 for none; Seal
+	// closes the anchor instead of the ring (seal.go).
+	Anchor int
 }
 
 func (k KernelKeyring) String() string { return fmt.Sprintf("%s (key %d)", k.Name, k.ID) }
