@@ -19,13 +19,22 @@ type PolicyOptions struct {
 	Path string
 	// Signed forces signed-policy mode.
 	Signed bool
+	// Lead are rules of the caller's own, written before the policy's in
+	// rules mode (the boot agent's enforcement canary and break-glass
+	// marker rules: first in the policy, so the first match is theirs).
+	// They are not counted in PolicyResult.Rules nor in a RuleError's
+	// Index; in signed mode they cannot be written (PolicyResult.Lead is 0).
+	Lead []string
 }
 
 // PolicyResult says what was loaded and how the load was confirmed.
 type PolicyResult struct {
-	Mode      string   // "rules" or "signed"
-	SignedWhy string   // why signed mode was used, "" in rules mode
-	Rules     int      // rules written in rules mode
+	Mode      string // "rules" or "signed"
+	SignedWhy string // why signed mode was used, "" in rules mode
+	Rules     int    // the policy's rules written in rules mode
+	// Lead is how many of PolicyOptions.Lead went in first (all of them
+	// in rules mode, none in signed mode).
+	Lead      int
 	Confirmed string   // the evidence that the kernel took the policy
 	Kernel    []string // integrity messages the kernel logged meanwhile
 }
@@ -34,6 +43,9 @@ type PolicyResult struct {
 func (r PolicyResult) Summary() string {
 	if r.Mode == "signed" {
 		return fmt.Sprintf("IMA policy loaded from its signed file (%s); confirmed: %s", r.SignedWhy, r.Confirmed)
+	}
+	if r.Lead > 0 {
+		return fmt.Sprintf("IMA policy loaded, %d rules (after %d of imaboot's own); confirmed: %s", r.Rules, r.Lead, r.Confirmed)
 	}
 	return fmt.Sprintf("IMA policy loaded, %d rules; confirmed: %s", r.Rules, r.Confirmed)
 }
@@ -46,7 +58,8 @@ const abortRule = "imaboot-abort-this-policy-load"
 // RuleError is a write the kernel refused or cut short. Nothing was loaded:
 // the session was aborted before close.
 type RuleError struct {
-	Index  int        // 0-based index of the rule in the rules given
+	Index  int        // 0-based index of the rule in the rules given (or in Lead)
+	Lead   bool       // the rule is one of PolicyOptions.Lead
 	Rule   string     // the rule, or the policy file path in signed mode
 	Signed bool       // Rule is a path written in signed-policy mode
 	Policy string     // the securityfs policy file
@@ -59,9 +72,12 @@ type RuleError struct {
 
 func (e *RuleError) Error() string {
 	var b strings.Builder
-	if e.Signed {
+	switch {
+	case e.Signed:
 		fmt.Fprintf(&b, "IMA policy: writing the signed policy path %q to %s", e.Rule, e.Policy)
-	} else {
+	case e.Lead:
+		fmt.Fprintf(&b, "IMA policy: imaboot's own rule %q, written before the policy's", e.Rule)
+	default:
 		fmt.Fprintf(&b, "IMA policy rule %d %q", e.Index+1, e.Rule)
 	}
 	fmt.Fprintf(&b, ": %s", e.verdict())
@@ -182,6 +198,11 @@ func LoadPolicy(fs FS, rules []string, opts PolicyOptions) (PolicyResult, error)
 	if err := checkRuleLines(rules); err != nil {
 		return PolicyResult{}, err
 	}
+	if len(opts.Lead) > 0 {
+		if err := checkRuleLines(opts.Lead); err != nil {
+			return PolicyResult{}, fmt.Errorf("imaboot's own rules: %w", err)
+		}
+	}
 	if err := policyFilePresent(fs, policy); err != nil {
 		return PolicyResult{}, err
 	}
@@ -201,11 +222,11 @@ func LoadPolicy(fs FS, rules []string, opts PolicyOptions) (PolicyResult, error)
 		defer log.Close()
 	}
 
-	outcome, err := fs.policySession(policy, res, rules, opts.Path, log)
+	outcome, err := fs.policySession(policy, res, opts.Lead, rules, opts.Path, log)
 	var re *RuleError
-	if res.Mode == "rules" && opts.Path != "" && errors.As(err, &re) && re.Index == 0 && re.wantsSigned() {
+	if res.Mode == "rules" && opts.Path != "" && errors.As(err, &re) && re.Index == 0 && (re.Lead || len(opts.Lead) == 0) && re.wantsSigned() {
 		res.Mode, res.SignedWhy = "signed", "the kernel refused the first rule ("+re.verdict()+"): it requires a signed policy"
-		outcome, err = fs.policySession(policy, res, rules, opts.Path, log)
+		outcome, err = fs.policySession(policy, res, nil, rules, opts.Path, log)
 	}
 	if errors.As(err, &re) && outcome == markAborted && re.Errno != 0 && !refusalExplained(re.Audit) {
 		fs.retellRefusal(policy, re, log)
@@ -221,11 +242,14 @@ func LoadPolicy(fs FS, rules []string, opts PolicyOptions) (PolicyResult, error)
 		}
 		return res, err
 	}
+	written := rules
 	if res.Mode == "rules" {
 		res.Rules = len(rules)
+		res.Lead = len(opts.Lead)
+		written = append(append([]string(nil), opts.Lead...), rules...)
 	}
 
-	res.Confirmed, res.Kernel, err = fs.confirmPolicy(policy, rules, log)
+	res.Confirmed, res.Kernel, err = fs.confirmPolicy(policy, written, log)
 	if err != nil {
 		fs.markerEnd(markWriting, "unconfirmed")
 		return res, err
@@ -236,14 +260,15 @@ func LoadPolicy(fs FS, rules []string, opts PolicyOptions) (PolicyResult, error)
 	return res, nil
 }
 
-// policySession is one open/write…/close of the policy file. On error,
+// policySession is one open/write…/close of the policy file: in rules
+// mode the lead rules, then the rules; in signed mode the path. On error,
 // outcome is the marker state to record: "" when nothing reached the
 // kernel, markAborted when the session was aborted, markWriting when
 // whether the kernel loaded it is unknown.
-func (fs FS) policySession(policy string, res PolicyResult, rules []string, path string, log KernelLog) (outcome string, err error) {
-	lines := rules
+func (fs FS) policySession(policy string, res PolicyResult, lead, rules []string, path string, log KernelLog) (outcome string, err error) {
+	lines := append(append([]string(nil), lead...), rules...)
 	if res.Mode == "signed" {
-		lines = []string{path}
+		lead, lines = nil, []string{path}
 	}
 	w, err := fs.openWriter(policy)
 	if err != nil {
@@ -261,6 +286,11 @@ func (fs FS) policySession(policy string, res PolicyResult, rules []string, path
 			continue
 		}
 		re := &RuleError{Index: i, Rule: line, Signed: res.Mode == "signed", Policy: policy, Err: werr}
+		if i < len(lead) {
+			re.Lead = true
+		} else {
+			re.Index -= len(lead)
+		}
 		if werr != nil {
 			var errno unix.Errno
 			if errors.As(werr, &errno) {

@@ -426,3 +426,52 @@ func TestCheckRuleLines(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestLoadPolicyLeadRules: the caller's own rules go in first, in the same
+// session; the result and a refusal count the policy's rules apart from
+// them; in signed mode they cannot be written and the result says so.
+func TestLoadPolicyLeadRules(t *testing.T) {
+	lead := []string{"appraise func=BPRM_CHECK fsmagic=0x1021994 fowner=3221225472 appraise_type=imasig"}
+	k := newFakeKernel(t)
+	res, err := LoadPolicy(k.fs(), seedPolicy, PolicyOptions{Lead: lead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]string{"open"}, writesOf(append(lead, seedPolicy...)...)...), "close")
+	if got := k.Events(); !reflect.DeepEqual(got, want) {
+		t.Errorf("kernel saw\n%q\nwant\n%q", got, want)
+	}
+	if res.Rules != len(seedPolicy) || res.Lead != 1 || !strings.Contains(res.Summary(), "11 rules (after 1 of imaboot's own)") {
+		t.Errorf("result %+v: %s", res, res.Summary())
+	}
+
+	// A refused policy rule is numbered within the policy.
+	k = newFakeKernel(t)
+	_, err = LoadPolicy(k.fs(), []string{seedPolicy[0], "appraise func=BOGUS_CHECK"}, PolicyOptions{Lead: lead})
+	var re *RuleError
+	if !errors.As(err, &re) || re.Index != 1 || re.Lead || !strings.Contains(err.Error(), "rule 2 ") {
+		t.Errorf("refused policy rule: %v (%+v)", err, re)
+	}
+	// A refused lead rule says whose it is.
+	k = newFakeKernel(t)
+	_, err = LoadPolicy(k.fs(), seedPolicy, PolicyOptions{Lead: []string{"appraise func=BOGUS_CHECK"}})
+	if !errors.As(err, &re) || !re.Lead || !strings.Contains(err.Error(), "imaboot's own rule") {
+		t.Errorf("refused lead rule: %v", err)
+	}
+	if len(k.loaded) != 0 {
+		t.Errorf("loaded %q", k.loaded)
+	}
+
+	// Signed mode (the kernel refuses the first write): only the path.
+	k = newFakeKernel(t)
+	k.requireSigned = true
+	policyFile := filepath.Join(t.TempDir(), "ima-policy")
+	os.WriteFile(policyFile, []byte(strings.Join(seedPolicy, "\n")+"\n"), 0o644)
+	res, err = LoadPolicy(k.fs(), seedPolicy, PolicyOptions{Path: policyFile, Lead: lead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != "signed" || res.Lead != 0 || !reflect.DeepEqual(k.loaded, [][]string{seedPolicy}) {
+		t.Errorf("signed: %+v, loaded %q", res, k.loaded)
+	}
+}
