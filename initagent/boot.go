@@ -31,6 +31,17 @@ func (s skipped) Error() string { return s.reason }
 // Skip is what a step returns when it is not configured.
 func Skip(reason string) error { return skipped{reason} }
 
+type warning struct{ msg string }
+
+func (w warning) Error() string { return w.msg }
+
+// Warn is what a step returns when it did what it could but a condition
+// enforcement wants does not hold (KEYRINGS=open, lockdown none, a
+// permissive boot whose kernel does not enforce, ...): in every mode the
+// boot goes on, and the warning is on the console, in the kernel log and
+// in the status file's warnings.
+func Warn(format string, args ...any) error { return warning{fmt.Sprintf(format, args...)} }
+
 // StepError is the failure that stopped the boot.
 type StepError struct {
 	Step string
@@ -63,6 +74,9 @@ type Agent struct {
 	// tests put fakes here).
 	secfs            securityfs.FS
 	imaRing, evmRing keyload.RingSpec
+	// appraisal is what the appraise-mode step read: the kernel's own
+	// appraisal mode, for the policy and break-glass decisions.
+	appraisal KernelAppraisal
 }
 
 // RunSteps runs steps in order under the failure policy and records each in
@@ -75,6 +89,7 @@ func (a *Agent) RunSteps(ctx context.Context, steps []Step) error {
 		detail, err := s.Run(ctx)
 		st := StepStatus{Name: s.Name, StartMS: a.Status.since(t0), DurationMS: float64(time.Since(t0).Microseconds()) / 1000}
 		var skip skipped
+		var warn warning
 		switch {
 		case err == nil:
 			st.Result, st.Detail = ResultOK, detail
@@ -84,6 +99,10 @@ func (a *Agent) RunSteps(ctx context.Context, steps []Step) error {
 		case errors.As(err, &skip):
 			st.Result, st.Detail = ResultSkipped, skip.reason
 			a.Log.Infof("%s: skipped: %s", s.Name, skip.reason)
+		case errors.As(err, &warn):
+			st.Result, st.Detail = ResultWarned, warn.msg
+			a.Log.Warnf("%s: %s", s.Name, warn.msg)
+			a.Status.Warnings = append(a.Status.Warnings, s.Name+": "+warn.msg)
 		case s.Essential || a.Config.Mode == Enforce:
 			st.Result, st.Detail = ResultFailed, err.Error()
 			a.Status.Steps = append(a.Status.Steps, st)
@@ -91,6 +110,7 @@ func (a *Agent) RunSteps(ctx context.Context, steps []Step) error {
 		default:
 			st.Result, st.Detail = ResultWarned, err.Error()
 			a.Log.Warnf("permissive: step %s failed, continuing: %v", s.Name, err)
+			a.Status.Warnings = append(a.Status.Warnings, s.Name+": failed: "+err.Error())
 		}
 		// The status file is written once, at the outcome (switching,
 		// halted, done): it lives in RAM and nobody reads it before then,
@@ -112,9 +132,11 @@ func (a *Agent) steps() []Step {
 	// the certificate and policy steps wait for them.
 	in := &inputs{}
 	var (
-		evmCerts  int // evm-certificates → enable-evm (EVM's X509 bit)
-		masterKey int // master-key → evm-key, which drops it (a key serial, 0: none)
-		evmKey    int // evm-key → enable-evm, which drops it (a key serial, 0: none)
+		imaRing, evmRing keyload.KernelKeyring // *-certificates → seal-keyrings
+		evmCerts         int                   // evm-certificates → enable-evm (EVM's X509 bit), pin-evm-keyring
+		masterKey        int                   // master-key → evm-key, which drops it (a key serial, 0: none)
+		evmKey           int                   // evm-key → enable-evm, which drops it (a key serial, 0: none)
+		policy           policyLoad            // ima-policy → prove-enforcement, pin-evm-keyring
 	)
 	root := Step{Name: "mount-root", Essential: true, Run: a.mountRoot}
 	if a.hook {
@@ -125,15 +147,22 @@ func (a *Agent) steps() []Step {
 		{Name: "config", Essential: true, Run: func(context.Context) (string, error) {
 			return a.loadConfig(in)
 		}},
+		// Before anything else: enforce stops at once when the kernel
+		// would not enforce.
+		{Name: "appraise-mode", Run: a.checkAppraiseMode},
 		{Name: "load-modules", Run: a.loadModules},
 		root,
 		// Integrity steps, between "root mounted" and "switch".
-		{Name: "ima-certificates", Run: func(context.Context) (string, error) {
-			return a.loadIMACertificates(a.waitInputs(in))
+		{Name: "ima-certificates", Run: func(context.Context) (detail string, err error) {
+			detail, imaRing, err = a.loadIMACertificates(a.waitInputs(in))
+			return detail, err
 		}},
 		{Name: "evm-certificates", Run: func(context.Context) (detail string, err error) {
-			detail, evmCerts, err = a.loadEVMCertificates(a.waitInputs(in))
+			detail, evmCerts, evmRing, err = a.loadEVMCertificates(a.waitInputs(in))
 			return detail, err
+		}},
+		{Name: "seal-keyrings", Run: func(context.Context) (string, error) {
+			return a.sealKeyrings(imaRing, evmRing)
 		}},
 		{Name: "master-key", Run: func(context.Context) (detail string, err error) {
 			detail, masterKey, err = a.loadMasterKey()
@@ -143,12 +172,22 @@ func (a *Agent) steps() []Step {
 			detail, evmKey, err = a.loadEVMKey(masterKey)
 			return detail, err
 		}},
+		// The policy goes in before EVM is switched on, so that the
+		// canary reaches IMA's signature check (enforcement.go).
+		{Name: "ima-policy", Run: func(context.Context) (string, error) {
+			return a.loadPolicy(a.waitInputs(in), &policy)
+		}},
+		{Name: "prove-enforcement", Run: func(context.Context) (string, error) {
+			return a.proveEnforcement(a.waitInputs(in), policy)
+		}},
 		{Name: "enable-evm", Run: func(context.Context) (string, error) {
 			return a.enableEVM(evmKey, evmCerts, a.waitInputs(in).lsm)
 		}},
-		{Name: "ima-policy", Run: func(context.Context) (string, error) {
-			return a.loadPolicy(a.waitInputs(in))
+		{Name: "pin-evm-keyring", Run: func(context.Context) (string, error) {
+			return a.pinEVMKeyring(a.waitInputs(in), policy, evmCerts > 0)
 		}},
+		// Last: nothing the agent does needs what lockdown closes.
+		{Name: "lockdown", Run: a.raiseLockdown},
 	}
 }
 
@@ -170,7 +209,7 @@ func Hook(ctx context.Context, newRoot string) int {
 	a.Status.ReadyMS = a.Status.since(time.Now())
 	a.Status.Outcome = "done"
 	a.writeStatus()
-	a.Log.Infof("ready: %s may switch to %s after %.0f ms", newRoot, a.Config.Init, a.Status.ReadyMS)
+	a.Log.Infof("ready: %s may switch to %s after %.0f ms; %s", newRoot, a.Config.Init, a.Status.ReadyMS, a.Status.Holds())
 	return 0
 }
 
@@ -204,9 +243,12 @@ func Boot(ctx context.Context, args []string) {
 	a.Status.ReadyMS = a.Status.since(time.Now())
 	a.Status.Outcome = "switching"
 	a.writeStatus()
-	a.Log.Infof("ready: switching to %s on %s after %.0f ms", a.Config.Init, a.rootDev, a.Status.ReadyMS)
+	a.Log.Infof("ready: switching to %s on %s after %.0f ms; %s", a.Config.Init, a.rootDev, a.Status.ReadyMS, a.Status.Holds())
 	err := SwitchRoot(a.NewRoot, a.Config.Init, a.Args, initEnv(os.Environ()))
 	// SwitchRoot returns only on failure; a failed switch stops in every mode.
+	if errors.Is(err, unix.EACCES) {
+		err = fmt.Errorf("%w: the kernel refused the root's init (IMA: not signed by a loaded key, or changed since it was signed); to repair, boot once with %s", err, breakGlassParam)
+	}
 	a.stop(&StepError{Step: "switch-root", Err: err})
 }
 

@@ -25,44 +25,51 @@ func keyPathIn(cfg Config, root, p string) string {
 // load is a failure (in enforce mode the boot stops), and so is loading
 // fewer than the configured minimum: an empty directory must not leave an
 // appraising system without keys.
-func (a *Agent) loadIMACertificates(in *inputs) (string, error) {
+//
+// It returns the keyring for seal-keyrings, also when a certificate failed
+// (permissive mode goes on with what loaded); a zero keyring when none was
+// opened.
+func (a *Agent) loadIMACertificates(in *inputs) (string, keyload.KernelKeyring, error) {
 	min := a.Config.MinIMACertificates()
+	// The keyring is made even when there is nothing to load: sealed
+	// empty, nobody can fill it later.
 	ring, err := in.imaRing.open(a.imaRing)
 	if err != nil {
-		return "", err
+		return "", keyload.KernelKeyring{}, err
 	}
 	if errors.Is(in.imaErr, fs.ErrNotExist) && min == 0 {
-		return "", Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.IMAKeysDir)))
+		return "", ring, Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.IMAKeysDir)))
 	}
 	if in.imaErr != nil {
-		return "", in.imaErr
+		return "", ring, in.imaErr
 	}
 	report, err := in.ima.Load(ring)
 	a.logCerts(report)
 	if err != nil {
-		return "", err
+		return "", ring, err
 	}
 	if err := report.MinLoaded(min); err != nil {
-		return "", err
+		return "", ring, err
 	}
-	return report.Summary(), nil
+	return report.Summary(), ring, nil
 }
 
 // loadEVMCertificates fills the EVM keyring from the EVM directory and the
 // single EVM_X509 file; with neither present there is nothing to do. It
-// returns how many loaded, for enable-evm's X509 bit.
-func (a *Agent) loadEVMCertificates(in *inputs) (string, int, error) {
+// returns how many loaded, for enable-evm's X509 bit, and the keyring for
+// seal-keyrings.
+func (a *Agent) loadEVMCertificates(in *inputs) (string, int, keyload.KernelKeyring, error) {
 	missing := errors.Is(in.evmErr, fs.ErrNotExist)
 	if missing && in.evmX509 == nil {
 		// Nothing to load: no empty _evm keyring either.
-		return "", 0, Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
+		return "", 0, keyload.KernelKeyring{}, Skip(fmt.Sprintf("no certificate directory %s", a.keyPath(a.Config.EVMKeysDir)))
 	}
 	ring, err := in.evmRing.open(a.evmRing)
 	if err != nil {
-		return "", 0, err
+		return "", 0, keyload.KernelKeyring{}, err
 	}
 	if in.evmErr != nil && !missing {
-		return "", 0, in.evmErr
+		return "", 0, ring, in.evmErr
 	}
 	set := in.evm
 	if in.evmX509 != nil {
@@ -73,9 +80,9 @@ func (a *Agent) loadEVMCertificates(in *inputs) (string, int, error) {
 	a.logCerts(report)
 	if err != nil {
 		// A failed step enables nothing, even in permissive mode.
-		return "", 0, err
+		return "", 0, ring, err
 	}
-	return report.Summary(), report.Loaded(), nil
+	return report.Summary(), report.Loaded(), ring, nil
 }
 
 func (a *Agent) logCerts(r keyload.CertReport) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/securityfs"
 )
 
 // ConfigPath is where imaboot-mkinitramfs puts the configuration.
@@ -69,27 +70,56 @@ type Config struct {
 	EVMBits       string // extra bits for /sys/kernel/security/evm
 	TPMDevice     string
 	TPMWait       time.Duration
+
+	// SealKeyrings (KEYRINGS=seal, the default) closes _ima and _evm to
+	// every later key once the certificates are in (keyrings.go).
+	SealKeyrings bool
+	// Lockdown (LOCKDOWN) is the kernel lockdown level raised before the
+	// switch; "" is the default, EffectiveLockdown.
+	Lockdown securityfs.LockdownLevel
+	// BreakGlassAllowed (BREAK_GLASS, default yes) lets imaboot.break_glass
+	// on the kernel command line bring up one boot that enforces nothing;
+	// with no, the command line cannot weaken enforcement at all.
+	BreakGlassAllowed bool
+	// BreakGlass: imaboot.break_glass was on the command line and allowed
+	// (breakglass.go). It makes Mode permissive.
+	BreakGlass bool
 }
 
 // DefaultConfig is the configuration when the file is absent or silent.
 func DefaultConfig() Config {
 	return Config{
-		Mode:            Enforce,
-		RootTimeout:     30 * time.Second,
-		Init:            "/sbin/init",
-		Halt:            HaltStop,
-		CmdlineOverride: true,
-		IMAKeysDir:      "/etc/keys/ima",
-		EVMKeysDir:      "/etc/keys/evm",
-		IMAPolicy:       "/etc/imaboot/ima-policy",
-		MinIMACerts:     -1,
-		MasterKeyMode:   keyload.MasterKeyNone,
-		MasterKey:       "/etc/keys/kmk.sealed",
-		MasterKeyName:   "kmk",
-		EVMKey:          "/etc/keys/evm-key.blob",
-		TPMDevice:       "/dev/tpmrm0",
-		TPMWait:         3 * time.Second,
+		Mode:              Enforce,
+		RootTimeout:       30 * time.Second,
+		Init:              "/sbin/init",
+		Halt:              HaltStop,
+		CmdlineOverride:   true,
+		IMAKeysDir:        "/etc/keys/ima",
+		EVMKeysDir:        "/etc/keys/evm",
+		IMAPolicy:         "/etc/imaboot/ima-policy",
+		MinIMACerts:       -1,
+		MasterKeyMode:     keyload.MasterKeyNone,
+		MasterKey:         "/etc/keys/kmk.sealed",
+		MasterKeyName:     "kmk",
+		EVMKey:            "/etc/keys/evm-key.blob",
+		TPMDevice:         "/dev/tpmrm0",
+		TPMWait:           3 * time.Second,
+		SealKeyrings:      true,
+		BreakGlassAllowed: true,
 	}
+}
+
+// EffectiveLockdown is the lockdown level to raise: LOCKDOWN when set, else
+// integrity in enforce mode and none in permissive mode or a break-glass
+// boot.
+func (c *Config) EffectiveLockdown() securityfs.LockdownLevel {
+	switch {
+	case c.Lockdown != "":
+		return c.Lockdown
+	case c.Mode == Enforce && !c.BreakGlass:
+		return securityfs.LockdownIntegrity
+	}
+	return securityfs.LockdownNone
 }
 
 // configKey sets one key from its text value.
@@ -212,7 +242,35 @@ var configKeys = map[string]configKey{
 		c.CmdlineOverride = b
 		return err
 	}},
+	"KEYRINGS": {"seal (default): close _ima and _evm to every later key once loaded; open: leave them open", func(c *Config, v string) error {
+		switch v {
+		case "seal":
+			c.SealKeyrings = true
+		case "open":
+			c.SealKeyrings = false
+		default:
+			return fmt.Errorf("KEYRINGS must be seal or open, not %q", v)
+		}
+		return nil
+	}},
+	"LOCKDOWN": {"kernel lockdown raised before the switch: integrity, confidentiality or none (default integrity in enforce mode, none in permissive mode); never lowered", func(c *Config, v string) error {
+		l, err := securityfs.ParseLockdownLevel(v)
+		if err != nil {
+			return fmt.Errorf("LOCKDOWN: %w", err)
+		}
+		c.Lockdown = l
+		return nil
+	}},
+	"BREAK_GLASS": {"no to refuse imaboot.break_glass (and imaboot.mode=permissive) on the kernel command line (default yes)", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.BreakGlassAllowed = b
+		return err
+	}},
 }
+
+// breakGlassParam is the kernel parameter that asks for a break-glass boot
+// (breakglass.go); BREAK_GLASS decides whether it is honoured.
+const breakGlassParam = "imaboot.break_glass"
 
 // dracutKeys are the variables of dracut's /etc/sysconfig/ima and
 // /etc/sysconfig/evm, read as the imaboot key they mean.
@@ -340,24 +398,62 @@ func (c *Config) MinIMACertificates() int {
 	return 0
 }
 
+// CmdlineNote is an imaboot.* kernel parameter the agent did not apply,
+// and why.
+type CmdlineNote struct {
+	Param string
+	Why   string
+}
+
+func (n CmdlineNote) String() string { return n.Param + " ignored: " + n.Why }
+
 // ApplyCmdline applies every override the kernel command line makes: the
-// allow-listed imaboot.* parameters (cmdlineKeys, unless CMDLINE_OVERRIDE=no),
-// then the kernel's own init= and rootdelay=, which win over INIT and
-// ROOT_TIMEOUT (and imaboot.root_timeout). Unknown or refused imaboot.*
-// parameters are returned so the agent can warn about them.
-func (c *Config) ApplyCmdline(cl *Cmdline) (ignored []string, err error) {
+// allow-listed imaboot.* parameters (cmdlineKeys, unless CMDLINE_OVERRIDE=no)
+// and imaboot.break_glass (unless BREAK_GLASS=no, which also refuses
+// imaboot.mode=permissive: then nothing on the command line weakens
+// enforcement), then the kernel's own init= and rootdelay=, which win over
+// INIT and ROOT_TIMEOUT (and imaboot.root_timeout). Unknown or refused
+// imaboot.* parameters are returned so the agent can warn about them.
+func (c *Config) ApplyCmdline(cl *Cmdline) (ignored []CmdlineNote, err error) {
 	for _, p := range cl.Params {
 		if !strings.HasPrefix(p.Key, "imaboot.") {
 			continue
 		}
+		if !c.CmdlineOverride {
+			ignored = append(ignored, CmdlineNote{p.Key, "CMDLINE_OVERRIDE=no in the configuration"})
+			continue
+		}
+		if p.Key == breakGlassParam {
+			on := true // a bare imaboot.break_glass asks for it
+			if p.HasValue {
+				if on, err = parseBool(p.Value); err != nil {
+					return ignored, fmt.Errorf("kernel command line %s=%s: %w", p.Key, p.Value, err)
+				}
+			}
+			if on && !c.BreakGlassAllowed {
+				ignored = append(ignored, CmdlineNote{p.Key, "BREAK_GLASS=no in the configuration: this machine allows no break-glass boot"})
+				continue
+			}
+			c.BreakGlass = on
+			continue
+		}
 		key, ok := cmdlineKeys[p.Key]
-		if !ok || !c.CmdlineOverride {
-			ignored = append(ignored, p.Key)
+		if !ok {
+			ignored = append(ignored, CmdlineNote{p.Key, "not an allowed override"})
+			continue
+		}
+		if key == "MODE" && Mode(p.Value) == Permissive && !c.BreakGlassAllowed {
+			ignored = append(ignored, CmdlineNote{p.Key, "BREAK_GLASS=no in the configuration: the kernel command line cannot weaken enforcement"})
 			continue
 		}
 		if err := configKeys[key].set(c, p.Value); err != nil {
 			return ignored, fmt.Errorf("kernel command line %s=%s: %w", p.Key, p.Value, err)
 		}
+	}
+	if c.BreakGlass {
+		// Nothing the agent does stops this boot; what it loads is
+		// decided in breakglass.go.
+		c.Mode = Permissive
 	}
 	root := cl.Root()
 	if root.Init != "" {
@@ -396,11 +492,11 @@ func (a *Agent) loadConfig(in *inputs) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, k := range ignored {
-		a.Log.Warnf("kernel command line: %s is not an allowed override; ignored", k)
+	for _, n := range ignored {
+		a.Log.Warnf("kernel command line: %s", n)
 	}
 	a.Config = cfg
-	a.Status.Mode = cfg.Mode
+	a.Status.Mode, a.Status.BreakGlass = cfg.Mode, cfg.BreakGlass
 	a.Log.Debug = cfg.Debug
 	if !cfg.KeysFromRoot || a.hook {
 		a.startInputs(in)

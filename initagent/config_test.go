@@ -63,7 +63,7 @@ func TestApplyCmdline(t *testing.T) {
 	if c.Mode != Permissive {
 		t.Errorf("mode %s, want permissive", c.Mode)
 	}
-	if strings.Join(ignored, ",") != "imaboot.bogus" {
+	if len(ignored) != 1 || ignored[0].Param != "imaboot.bogus" || ignored[0].Why != "not an allowed override" {
 		t.Errorf("ignored %q", ignored)
 	}
 

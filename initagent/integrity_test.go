@@ -220,7 +220,7 @@ func ringHolds(t *testing.T, sess int, name, keyID string) bool {
 func TestIMACertificatesLoadIntoTheIMARing(t *testing.T) {
 	root, ids := certRoot(t, "etc/keys/ima/a.der", "etc/keys/ima/b.der")
 	a, sess := certAgent(t, root, Enforce)
-	detail, err := a.loadIMACertificates(a.waitInputs(&inputs{}))
+	detail, _, err := a.loadIMACertificates(a.waitInputs(&inputs{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,12 +240,12 @@ func TestIMACertificatesMinimum(t *testing.T) {
 	root := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(root, "etc/keys/ima"), 0o755))
 	a, _ := certAgent(t, root, Enforce)
-	if _, err := a.loadIMACertificates(a.waitInputs(&inputs{})); err == nil || !strings.Contains(err.Error(), "at least 1") {
+	if _, _, err := a.loadIMACertificates(a.waitInputs(&inputs{})); err == nil || !strings.Contains(err.Error(), "at least 1") {
 		t.Errorf("empty directory in enforce: %v", err)
 	}
 	a, _ = certAgent(t, t.TempDir(), Permissive)
 	var skip skipped
-	if _, err := a.loadIMACertificates(a.waitInputs(&inputs{})); !errors.As(err, &skip) || !strings.Contains(err.Error(), "etc/keys/ima") {
+	if _, _, err := a.loadIMACertificates(a.waitInputs(&inputs{})); !errors.As(err, &skip) || !strings.Contains(err.Error(), "etc/keys/ima") {
 		t.Errorf("no directory in permissive: %v, want a skip naming it", err)
 	}
 }
@@ -257,7 +257,7 @@ func TestEVMCertificatesCountForTheX509Bit(t *testing.T) {
 	root, ids := certRoot(t, "etc/keys/evm/a.der", "etc/keys/x509_evm.der")
 	a, sess := certAgent(t, root, Enforce)
 	a.Config.EVMX509 = "/etc/keys/x509_evm.der"
-	_, n, err := a.loadEVMCertificates(a.waitInputs(&inputs{}))
+	_, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{}))
 	if err != nil || n != 2 {
 		t.Fatalf("loaded %d, %v; want 2", n, err)
 	}
@@ -269,7 +269,7 @@ func TestEVMCertificatesCountForTheX509Bit(t *testing.T) {
 
 	a, sess = certAgent(t, t.TempDir(), Enforce)
 	var skip skipped
-	if _, n, err := a.loadEVMCertificates(a.waitInputs(&inputs{})); !errors.As(err, &skip) || n != 0 {
+	if _, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{})); !errors.As(err, &skip) || n != 0 {
 		t.Errorf("nothing configured: %d, %v; want a skip", n, err)
 	}
 	if _, err := unix.KeyctlSearch(sess, "keyring", "_evm", 0); err == nil {
@@ -279,7 +279,7 @@ func TestEVMCertificatesCountForTheX509Bit(t *testing.T) {
 	root, _ = certRoot(t, "etc/keys/evm/a.der")
 	must(t, os.WriteFile(filepath.Join(root, "etc/keys/evm/b.der"), []byte("\x30\x82\x01\x00broken"), 0o644))
 	a, _ = certAgent(t, root, Permissive)
-	if _, n, err := a.loadEVMCertificates(a.waitInputs(&inputs{})); err == nil || n != 0 || !strings.Contains(err.Error(), "b.der") {
+	if _, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{})); err == nil || n != 0 || !strings.Contains(err.Error(), "b.der") {
 		t.Errorf("a bad certificate: %d, %v; want 0 and an error naming b.der", n, err)
 	}
 }
@@ -348,19 +348,70 @@ func policyAgent(t *testing.T, policy string) (*Agent, *fakePolicy, *strings.Bui
 }
 
 // TestPolicyWritesTheCheckedRules: comments gone, one rule per write, in
-// canonical form, committed and confirmed.
+// canonical form, after imaboot's canary rule (the policy appraises),
+// committed and confirmed.
 func TestPolicyWritesTheCheckedRules(t *testing.T) {
 	a, p, _ := policyAgent(t, "# boot policy\nmeasure func=BPRM_CHECK\n\nappraise   func=MODULE_CHECK appraise_type=imasig\n")
-	detail, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	var pl policyLoad
+	detail, err := a.loadPolicy(a.waitInputs(&inputs{}), &pl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "measure func=BPRM_CHECK\n|appraise func=MODULE_CHECK appraise_type=imasig\n"
+	want := canaryRule + "\n|measure func=BPRM_CHECK\n|appraise func=MODULE_CHECK appraise_type=imasig\n"
 	if strings.Join(p.loaded, "|") != want {
 		t.Errorf("kernel got %q, want %q", p.loaded, want)
 	}
-	if !strings.Contains(detail, "2 rules") || !strings.Contains(detail, "removed the policy file") {
+	if !strings.Contains(detail, "2 rules (after 1 of imaboot's own)") || !strings.Contains(detail, "removed the policy file") {
 		t.Errorf("detail %q", detail)
+	}
+	if !pl.loaded || !pl.canary || !pl.appraises || pl.marker {
+		t.Errorf("policy load %+v", pl)
+	}
+
+	// A policy that appraises nothing gets no canary rule.
+	a, p, _ = policyAgent(t, "measure func=BPRM_CHECK\n")
+	pl = policyLoad{}
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &pl); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(p.loaded, "|") != "measure func=BPRM_CHECK\n" || pl.canary || pl.appraises {
+		t.Errorf("measure-only policy: kernel got %q, %+v", p.loaded, pl)
+	}
+}
+
+// TestPolicyBreakGlass: a break-glass boot whose kernel would enforce
+// loads the policy without its appraise rules, after the marker rule; with
+// the kernel in fix mode it loads the policy whole; with nothing left (or
+// no policy) the marker rule alone.
+func TestPolicyBreakGlass(t *testing.T) {
+	const policy = "dont_appraise fsmagic=0x9fa0\nmeasure func=BPRM_CHECK\nappraise func=BPRM_CHECK appraise_type=imasig\nhash fowner=0\n"
+	for _, tc := range []struct {
+		name, policy, mode string
+		noPolicy           bool
+		want               []string
+	}{
+		{"kernel enforces", policy, AppraiseEnforce, false, []string{markerRule, "measure func=BPRM_CHECK", "hash fowner=0"}},
+		{"ima_appraise=fix", policy, AppraiseFix, false, []string{markerRule, "dont_appraise fsmagic=0x9fa0", "measure func=BPRM_CHECK", "appraise func=BPRM_CHECK appraise_type=imasig", "hash fowner=0"}},
+		{"only appraise rules", "appraise func=BPRM_CHECK appraise_type=imasig\n", AppraiseEnforce, false, []string{markerRule}},
+		{"no policy", policy, AppraiseEnforce, true, []string{markerRule}},
+	} {
+		a, p, _ := policyAgent(t, tc.policy)
+		a.Config.BreakGlass, a.Config.Mode = true, Permissive
+		a.appraisal = KernelAppraisal{Mode: tc.mode}
+		if tc.noPolicy {
+			a.Config.IMAPolicy = ""
+		}
+		var pl policyLoad
+		if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &pl); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, w := range p.loaded {
+			got = append(got, strings.TrimSuffix(w, "\n"))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") || !pl.marker || pl.canary {
+			t.Errorf("%s: kernel got %q, want %q (%+v)", tc.name, got, tc.want, pl)
+		}
 	}
 }
 
@@ -368,7 +419,7 @@ func TestPolicyWritesTheCheckedRules(t *testing.T) {
 // written; one the kernel refuses aborts the session; no policy skips.
 func TestPolicyRefusalsLoadNothing(t *testing.T) {
 	a, p, _ := policyAgent(t, "measure func=BPRM_CHECK bogus_condition=1\n")
-	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err == nil || !strings.Contains(err.Error(), "nothing written") {
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err == nil || !strings.Contains(err.Error(), "nothing written") {
 		t.Errorf("invalid rule: %v", err)
 	}
 	if len(p.writes) != 0 {
@@ -377,7 +428,7 @@ func TestPolicyRefusalsLoadNothing(t *testing.T) {
 
 	a, p, _ = policyAgent(t, "measure func=BPRM_CHECK\nappraise func=MODULE_CHECK\n")
 	p.refuse = "MODULE_CHECK"
-	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err == nil || !strings.Contains(err.Error(), "rule 2") {
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err == nil || !strings.Contains(err.Error(), "rule 2 ") {
 		t.Errorf("kernel refusal: %v", err)
 	}
 	if p.loaded != nil {
@@ -387,7 +438,7 @@ func TestPolicyRefusalsLoadNothing(t *testing.T) {
 	a, p, _ = policyAgent(t, "measure func=BPRM_CHECK\n")
 	a.Config.IMAPolicy = ""
 	var skip skipped
-	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); !errors.As(err, &skip) || p.writes != nil {
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); !errors.As(err, &skip) || p.writes != nil {
 		t.Errorf("no policy configured: %v, wrote %q", err, p.writes)
 	}
 }

@@ -1,6 +1,7 @@
 package initagent
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,8 +15,23 @@ const StatusPath = "/run/imaboot/status.json"
 const (
 	ResultOK      = "ok"
 	ResultFailed  = "failed"  // enforce: the boot stopped here
-	ResultWarned  = "warned"  // permissive: failed, boot went on
+	ResultWarned  = "warned"  // failed in permissive mode, or done with a condition that does not hold (Warn); boot went on
 	ResultSkipped = "skipped" // nothing to do (not configured)
+)
+
+// What the status file says about enforcement (Status.Enforcement).
+const (
+	// EnforcementProven: the kernel refused imaboot's unsigned canary
+	// under an appraise rule of the loaded policy, before the switch.
+	EnforcementProven = "proven"
+	// EnforcementUnproven: the policy appraises, but the canary could not
+	// show it (EnforcementDetail says why).
+	EnforcementUnproven = "unproven"
+	// EnforcementOff: this boot enforces nothing (break-glass, or the
+	// kernel's appraisal is not enforcing in permissive mode).
+	EnforcementOff = "off"
+	// EnforcementNone: no policy, or one without appraise rules.
+	EnforcementNone = "none"
 )
 
 // StepStatus is one step's entry in the status file.
@@ -29,10 +45,31 @@ type StepStatus struct {
 
 // Status is the whole report.
 type Status struct {
-	Version int          `json:"version"`
-	Mode    Mode         `json:"mode"`
-	Kernel  string       `json:"kernel,omitempty"`
-	Steps   []StepStatus `json:"steps"`
+	Version int  `json:"version"`
+	Mode    Mode `json:"mode"`
+	// BreakGlass: imaboot.break_glass brought this boot up enforcing
+	// nothing (breakglass.go).
+	BreakGlass bool   `json:"break_glass,omitempty"`
+	Kernel     string `json:"kernel,omitempty"`
+	// AppraiseMode is the kernel's IMA appraisal mode as its command line
+	// and Secure Boot decide it: enforce, log, fix or off.
+	AppraiseMode string `json:"appraise_mode,omitempty"`
+	// SecureBoot is the kernel's view of UEFI Secure Boot: enabled,
+	// disabled, unknown or not-efi (efi.ReadSecureBoot).
+	SecureBoot string `json:"secure_boot,omitempty"`
+	// Keyrings: sealed, open or kernel-restricted ("" when no keyring was
+	// loaded).
+	Keyrings string `json:"keyrings,omitempty"`
+	// Enforcement is proven, unproven, off or none (the constants above);
+	// EnforcementDetail says how it was shown, or why not.
+	Enforcement       string `json:"enforcement,omitempty"`
+	EnforcementDetail string `json:"enforcement_detail,omitempty"`
+	// Lockdown is the kernel's lockdown level when the agent was done.
+	Lockdown string `json:"lockdown,omitempty"`
+	// Warnings are the steps that warned, "step: reason", in order: what
+	// does not hold as enforcement wants, though the boot went on.
+	Warnings []string     `json:"warnings,omitempty"`
+	Steps    []StepStatus `json:"steps"`
 	// Outcome: "running", "switching", "halted", or "done" (hook mode).
 	Outcome string `json:"outcome"`
 	// RootMountedMS is the time from agent start to the root mounted.
@@ -72,4 +109,26 @@ func (s *Status) Write() error {
 		return err
 	}
 	return os.Rename(tmp, s.path)
+}
+
+// Holds is the summary line's account of what holds for this boot: the
+// mode, then enforcement, keyrings and lockdown as the steps left them,
+// and how many warnings ("unset" for what no step set).
+func (s *Status) Holds() string {
+	or := func(v, unset string) string {
+		if v == "" {
+			return unset
+		}
+		return v
+	}
+	mode := string(s.Mode)
+	if s.BreakGlass {
+		mode = "BREAK-GLASS (nothing enforced)"
+	}
+	line := fmt.Sprintf("%s: enforcement %s, keyrings %s, lockdown %s", mode,
+		or(s.Enforcement, "unknown"), or(s.Keyrings, "none loaded"), or(s.Lockdown, "unknown"))
+	if n := len(s.Warnings); n > 0 {
+		line += fmt.Sprintf("; %d warning(s)", n)
+	}
+	return line
 }

@@ -11,61 +11,108 @@ import (
 // this one small fixed shape. The output is byte for byte what
 // json.MarshalIndent(s, "", "  ") gives; statusjson_test.go holds it to that.
 
-// marshalIndent encodes s as json.MarshalIndent(s, "", "  ") would.
+// jsonField is one member of an object: its key and its encoded value
+// (which may span lines, already indented for its depth).
+type jsonField struct {
+	key string
+	val []byte
+}
+
+// marshalIndent encodes s as json.MarshalIndent(s, "", "  ") would: the
+// fields in struct order, omitempty ones only when set.
 func (s *Status) marshalIndent() []byte {
-	b := make([]byte, 0, 512+256*len(s.Steps))
-	b = append(b, "{\n"...)
-	b = jsonInt(b, 1, "version", s.Version, true)
-	b = jsonString(b, 1, "mode", string(s.Mode), true)
-	if s.Kernel != "" {
-		b = jsonString(b, 1, "kernel", s.Kernel, true)
-	}
-	b = jsonKey(b, 1, "steps")
-	switch {
-	case s.Steps == nil:
-		b = append(b, "null"...)
-	case len(s.Steps) == 0:
-		b = append(b, "[]"...)
-	default:
-		b = append(b, "[\n"...)
-		for i, st := range s.Steps {
-			b = jsonIndent(b, 2)
-			b = append(b, "{\n"...)
-			b = jsonString(b, 3, "name", st.Name, true)
-			b = jsonString(b, 3, "result", st.Result, true)
-			if st.Detail != "" {
-				b = jsonString(b, 3, "detail", st.Detail, true)
-			}
-			b = jsonFloat(b, 3, "start_ms", st.StartMS, true)
-			b = jsonFloat(b, 3, "duration_ms", st.DurationMS, false)
-			b = jsonIndent(b, 2)
-			b = append(b, '}')
-			if i < len(s.Steps)-1 {
-				b = append(b, ',')
-			}
-			b = append(b, '\n')
-		}
-		b = jsonIndent(b, 1)
-		b = append(b, ']')
-	}
-	b = append(b, ",\n"...)
-	// outcome is the last field json always writes; the omitempty ones
-	// after it decide where the commas go.
-	tail := []struct {
-		name string
-		v    float64
-	}{{"root_mounted_ms", s.RootMountedMS}, {"ready_ms", s.ReadyMS}, {"inputs_ms", s.InputsMS}}
-	var present []int
-	for i, f := range tail {
-		if f.v != 0 {
-			present = append(present, i)
+	var f []jsonField
+	str := func(key, v string, omitEmpty bool) {
+		if v != "" || !omitEmpty {
+			f = append(f, jsonField{key, jsonQuote(nil, v)})
 		}
 	}
-	b = jsonString(b, 1, "outcome", s.Outcome, len(present) > 0)
-	for n, i := range present {
-		b = jsonFloat(b, 1, tail[i].name, tail[i].v, n < len(present)-1)
+	num := func(key string, v float64) {
+		if v != 0 {
+			f = append(f, jsonField{key, jsonNumber(nil, v)})
+		}
 	}
+	f = append(f, jsonField{"version", strconv.AppendInt(nil, int64(s.Version), 10)})
+	str("mode", string(s.Mode), false)
+	if s.BreakGlass {
+		f = append(f, jsonField{"break_glass", []byte("true")})
+	}
+	str("kernel", s.Kernel, true)
+	str("appraise_mode", s.AppraiseMode, true)
+	str("secure_boot", s.SecureBoot, true)
+	str("keyrings", s.Keyrings, true)
+	str("enforcement", s.Enforcement, true)
+	str("enforcement_detail", s.EnforcementDetail, true)
+	str("lockdown", s.Lockdown, true)
+	if len(s.Warnings) > 0 {
+		items := make([][]byte, len(s.Warnings))
+		for i, w := range s.Warnings {
+			items[i] = jsonQuote(nil, w)
+		}
+		f = append(f, jsonField{"warnings", jsonArray(1, items)})
+	}
+	f = append(f, jsonField{"steps", s.stepsJSON()})
+	str("outcome", s.Outcome, false)
+	num("root_mounted_ms", s.RootMountedMS)
+	num("ready_ms", s.ReadyMS)
+	num("inputs_ms", s.InputsMS)
+	return jsonObject(0, f)
+}
+
+func (s *Status) stepsJSON() []byte {
+	if s.Steps == nil {
+		return []byte("null")
+	}
+	items := make([][]byte, len(s.Steps))
+	for i, st := range s.Steps {
+		f := []jsonField{{"name", jsonQuote(nil, st.Name)}, {"result", jsonQuote(nil, st.Result)}}
+		if st.Detail != "" {
+			f = append(f, jsonField{"detail", jsonQuote(nil, st.Detail)})
+		}
+		f = append(f, jsonField{"start_ms", jsonNumber(nil, st.StartMS)}, jsonField{"duration_ms", jsonNumber(nil, st.DurationMS)})
+		items[i] = jsonObject(2, f)
+	}
+	return jsonArray(1, items)
+}
+
+// jsonObject writes fields as an object whose closing brace sits at depth
+// (its members one level deeper); an empty object is "{}".
+func jsonObject(depth int, fields []jsonField) []byte {
+	if len(fields) == 0 {
+		return []byte("{}")
+	}
+	b := []byte("{\n")
+	for i, fl := range fields {
+		b = jsonIndent(b, depth+1)
+		b = jsonQuote(b, fl.key)
+		b = append(b, ": "...)
+		b = append(b, fl.val...)
+		if i < len(fields)-1 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+	}
+	b = jsonIndent(b, depth)
 	return append(b, '}')
+}
+
+// jsonArray writes encoded items as an array whose closing bracket sits at
+// depth; an empty array is "[]".
+func jsonArray(depth int, items [][]byte) []byte {
+	if len(items) == 0 {
+		return []byte("[]")
+	}
+	b := []byte("[\n")
+	for i, it := range items {
+		b = jsonIndent(b, depth+1)
+		b = append(b, it...)
+		if i < len(items)-1 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+	}
+	b = jsonIndent(b, depth)
+	return append(b, ']')
 }
 
 func jsonIndent(b []byte, depth int) []byte {
@@ -73,31 +120,6 @@ func jsonIndent(b []byte, depth int) []byte {
 		b = append(b, "  "...)
 	}
 	return b
-}
-
-func jsonKey(b []byte, depth int, key string) []byte {
-	b = jsonIndent(b, depth)
-	b = jsonQuote(b, key)
-	return append(b, ": "...)
-}
-
-func jsonEnd(b []byte, more bool) []byte {
-	if more {
-		b = append(b, ',')
-	}
-	return append(b, '\n')
-}
-
-func jsonString(b []byte, depth int, key, v string, more bool) []byte {
-	return jsonEnd(jsonQuote(jsonKey(b, depth, key), v), more)
-}
-
-func jsonInt(b []byte, depth int, key string, v int, more bool) []byte {
-	return jsonEnd(strconv.AppendInt(jsonKey(b, depth, key), int64(v), 10), more)
-}
-
-func jsonFloat(b []byte, depth int, key string, v float64, more bool) []byte {
-	return jsonEnd(jsonNumber(jsonKey(b, depth, key), v), more)
 }
 
 // jsonNumber formats a float64 as encoding/json does: the shortest

@@ -22,6 +22,9 @@ func TestStatusMarshalMatchesEncodingJSON(t *testing.T) {
 		{Version: 1, Mode: "enforce", Outcome: "halted", ReadyMS: 7},
 		{Version: 1, Mode: "enforce", Outcome: "halted", InputsMS: 7},
 		{Version: 1, Mode: "enforce", Outcome: "halted", RootMountedMS: 7, InputsMS: 8},
+		{Version: 1, Mode: "permissive", BreakGlass: true, AppraiseMode: "fix", SecureBoot: "not-efi", Keyrings: "sealed",
+			Enforcement: EnforcementOff, EnforcementDetail: "break-glass", Lockdown: "none", Warnings: []string{"a", "b <c>"}, Outcome: "switching"},
+		{Version: 1, Mode: "enforce", Warnings: []string{}, Outcome: "done"},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
@@ -41,6 +44,17 @@ func TestStatusMarshalMatchesEncodingJSON(t *testing.T) {
 		}
 		if rng.IntN(2) == 0 {
 			s.InputsMS = pickf()
+		}
+		if rng.IntN(2) == 0 {
+			s.BreakGlass = true
+		}
+		for _, p := range []*string{&s.AppraiseMode, &s.SecureBoot, &s.Keyrings, &s.Enforcement, &s.EnforcementDetail, &s.Lockdown} {
+			if rng.IntN(2) == 0 {
+				*p = pick(tricky)
+			}
+		}
+		for range rng.IntN(3) {
+			s.Warnings = append(s.Warnings, pick(tricky))
 		}
 		if n := rng.IntN(5); n > 0 {
 			for range n {

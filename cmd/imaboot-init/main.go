@@ -17,12 +17,14 @@ const usage = `usage: imaboot-init [ARGS...]                 (as /init, PID 1)
        imaboot-init --hook [--root DIR]         (from a dracut or initramfs-tools hook)
 
 As /init in an initramfs built by imaboot-mkinitramfs (PID 1), it mounts
-/proc, /sys, /dev, /run and securityfs, loads the kernel modules listed in
-/etc/imaboot/modules.load and MODULES=, finds and mounts root= (UUID=,
-LABEL=, PARTUUID=, /dev/...), loads the IMA and EVM certificates, the EVM
-master key and EVM key, enables EVM, writes the IMA policy, writes
-/run/imaboot/status.json and switches to the root's init (/sbin/init, or
-init=), passing ARGS and the environment on.
+/proc, /sys, /dev, /run and securityfs, checks that the kernel would enforce
+(no ima_appraise= or evm=fix override it honours), loads the kernel modules
+listed in /etc/imaboot/modules.load and MODULES=, finds and mounts root=
+(UUID=, LABEL=, PARTUUID=, /dev/...), loads the IMA and EVM certificates and
+seals their keyrings, loads the EVM master key and EVM key, writes the IMA
+policy, proves with an unsigned canary that the kernel refuses it, enables
+EVM, raises lockdown, writes /run/imaboot/status.json and switches to the
+root's init (/sbin/init, or init=), passing ARGS and the environment on.
 
 With --hook it runs inside another generator's init: it mounts only what is
 missing, does the same integrity steps on the root mounted at DIR (default
@@ -33,11 +35,14 @@ Configuration: /etc/imaboot/imaboot.conf (KEY=value; see the README), after
 dracut's /etc/sysconfig/{ima,evm,masterkey} when present.
 Kernel command line: root= rootfstype= rootflags= rootdelay= ro rw init=
 and the overrides imaboot.mode= imaboot.halt= imaboot.debug=
-imaboot.root_timeout=.
+imaboot.root_timeout=, and imaboot.break_glass=yes: one boot that enforces
+nothing (appraise rules left out, loud, measured), to repair a machine whose
+enforcement blocks its repair, or to label with ima_appraise=fix evm=fix;
+BREAK_GLASS=no or CMDLINE_OVERRIDE=no refuse it.
 
 In enforce mode (the default) a failed step stops the boot before the
 switch with one line naming the step and the cause; as /init the machine
-halts (it never reboots).
+halts (it never reboots). See docs/threat-model.md for what it guarantees.
 `
 
 func main() {
