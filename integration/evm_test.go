@@ -11,6 +11,7 @@ package integration
 //	wrong-pcr tpm, the wrong-PCR 7 copy, enforce evmtest=wrongpcr           (halts before)
 //	wrong-pcr tpm, the same, permissive          evmtest=wrongpcr           print the EVM state
 //	label     tpm, hash-appraise policy          rw ima_appraise=fix evm=fix imaboot-relabel --kernel-fix /
+//	                                             imaboot.break_glass
 //	          (host: debugfs changes the owner of /opt/owner/echo and the mode of /opt/mode/echo)
 //	metadata  tpm, BPRM_CHECK hash appraisal     evmtest=metadata           run /opt/{same,owner,mode}/echo
 //
@@ -175,7 +176,7 @@ func TestEVMMasterKeySealed(t *testing.T) {
 		})
 		t.Run("metadata-protected", func(t *testing.T) {
 			m := mc.boot(t, evmBoot{name: "label", config: evmKeyConfig, policy: evmLabelPolicy,
-				append: "rw ima_appraise=fix evm=fix evmtest=label", files: good, withTPM: true})
+				append: "rw ima_appraise=fix evm=fix imaboot.break_glass evmtest=label", files: good, withTPM: true})
 			con := mc.finish(t, m)
 			if !strings.Contains(con, "EVM-STATE=1\n") || !strings.Contains(con, "RELABEL-RC=0\n") {
 				t.Fatal("labeling boot: EVM HMAC not on, or imaboot-relabel --kernel-fix failed")

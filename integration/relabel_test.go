@@ -155,15 +155,23 @@ func newRelabelMachine(t *testing.T, k fixture.Kernel, root fixture.Root, config
 	dir := t.TempDir()
 	root.Init = fixture.MarkerInit
 	root.UUID, root.Label = rootUUID, rootLabel
-	m := relabelMachine{k: k, img: filepath.Join(dir, "root.img"), initrd: filepath.Join(dir, "initrd.img")}
+	m := relabelMachine{k: k, img: filepath.Join(dir, "root.img")}
 	if err := root.Build(filepath.Join(dir, "root"), m.img); err != nil {
 		t.Fatal(err)
 	}
+	return m.withInitramfs(t, config, initramfs)
+}
+
+// withInitramfs is the same machine (the same root image) with another
+// initramfs: the configuration and files given.
+func (r relabelMachine) withInitramfs(t *testing.T, config string, initramfs map[string]string) relabelMachine {
+	t.Helper()
+	r.initrd = filepath.Join(t.TempDir(), "initrd.img")
 	spec := fixture.Initramfs{Modules: []string{"virtio_pci", "virtio_blk"}, Config: config, Files: initramfs}
-	if err := spec.Build(bins, k, m.initrd); err != nil {
+	if err := spec.Build(bins, r.k, r.initrd); err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return r
 }
 
 // boot starts the machine; it is stopped at the end of the test.
@@ -535,7 +543,9 @@ echo "EVM-STATE $(cat /sys/kernel/security/evm)"
 		if k.Short() == "6.1" {
 			lsm = " " + relabelNoBPFLSM
 		}
-		m := mach.boot(t, "root=/dev/vda rw ima_appraise=fix evm=fix relabeltest=fix"+lsm)
+		// A labeling boot is a break-glass boot: enforce refuses
+		// ima_appraise=fix otherwise.
+		m := mach.boot(t, "root=/dev/vda rw ima_appraise=fix evm=fix imaboot.break_glass relabeltest=fix"+lsm)
 		expect(t, m, `imaboot: enable-evm: EVM enabled: wrote 0x80000001 \(HMAC\|setup-complete\)`)
 		expect(t, m, `ROOTINIT-DONE`)
 		if err := m.Wait(bootWait); err != nil {

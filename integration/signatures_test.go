@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imaboot/imaboot/initagent"
 	"github.com/imaboot/imaboot/integration/fixture"
 )
 
@@ -141,7 +142,8 @@ func expectMeasured(t *testing.T, con string, f signedFile) {
 // loaded by imaboot-init, evmctl-signed executables run on the real root
 // (as root and as an unprivileged user), unsigned and tampered ones get
 // EACCES. RSA-2048 with sha256 and sha512 (the sha512 module is loaded
-// from the initramfs on 6.1) on both kernels; ECDSA P-256 on 6.12.
+// from the initramfs on 6.1) on both kernels; ECDSA P-256 on 6.12. The
+// status file says keyrings sealed, enforcement proven, lockdown integrity.
 func TestSignaturesEnforced(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
 		dir := t.TempDir()
@@ -190,9 +192,12 @@ func TestSignaturesEnforced(t *testing.T) {
 				t.Errorf("step %s: %s (%s)", s.Name, s.Result, s.Detail)
 			}
 		}
-		if !strings.Contains(con, "imaboot: ima-policy: IMA policy loaded, 9 rules") {
+		if !strings.Contains(con, "imaboot: ima-policy: IMA policy loaded, 9 rules (after 1 of imaboot's own)") {
 			t.Error("policy load not reported")
 		}
+		// The policy leaves tmpfs alone; imaboot's canary rule still lets
+		// the agent prove the kernel enforces.
+		expectHolds(t, st, initagent.Enforce, initagent.EnforcementProven, "sealed", "integrity")
 	})
 }
 
