@@ -120,7 +120,7 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 		})
 		expect(t, m, `ROOTINIT-DONE`)
 		con := m.Console()
-		for _, want := range []string{
+		expectSeen(t, con,
 			"KEYATTACK add _ima: EPERM", "KEYATTACK link _ima: EPERM",
 			"KEYATTACK add _evm: EPERM", "KEYATTACK link _evm: EPERM",
 			// The attacker's own keyrings are made (nothing stops that)…
@@ -128,11 +128,7 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			// …but the kernel does not use them.
 			"RC-session=126\n",
 			"LOCKDOWN=none [integrity] confidentiality\n",
-		} {
-			if !strings.Contains(con, want) {
-				t.Errorf("%q not seen", want)
-			}
-		}
+		)
 		if strings.Contains(con, "\nRAN-session\n") {
 			t.Error("a program signed by root's own key ran from a session keyring of root's own")
 		}
@@ -193,17 +189,13 @@ func TestPermissiveWarns(t *testing.T) {
 		}))
 		expect(t, m, `ROOTINIT-DONE`)
 		con := m.Console()
-		for _, want := range []string{
+		expectSeen(t, con,
 			"imaboot: warning: appraise-mode: ima_appraise=log on the kernel command line",
 			"imaboot: warning: seal-keyrings: KEYRINGS=open",
 			"imaboot: warning: prove-enforcement: the kernel let imaboot's unsigned canary",
 			"imaboot: warning: lockdown: lockdown none",
 			"; permissive: enforcement off, keyrings open, lockdown none; 4 warning(s)",
-		} {
-			if !strings.Contains(con, want) {
-				t.Errorf("%q not seen", want)
-			}
-		}
+		)
 		expectExec(t, con, signedFile{dir: "unsigned"}, true)
 		st := status(t, m)
 		expectHolds(t, st, initagent.Permissive, initagent.EnforcementOff, "open", "none")
@@ -267,16 +259,12 @@ func TestBreakGlass(t *testing.T) {
 			t.Fatal(err)
 		}
 		con := m.Console()
-		for _, want := range []string{
+		expectSeen(t, con,
 			"imaboot: warning: BREAK-GLASS BOOT (imaboot.break_glass): nothing is enforced in this boot",
 			"imaboot: warning: prove-enforcement: break-glass boot: nothing is enforced; marker measured: /run/imaboot/probe/imaboot-break-glass",
 			"; BREAK-GLASS (nothing enforced): enforcement off, keyrings sealed, lockdown none",
 			"RC-unsigned-breakglass=0\n",
-		} {
-			if !strings.Contains(con, want) {
-				t.Errorf("%q not seen", want)
-			}
-		}
+		)
 		if !regexp.MustCompile(`\nMARKER 10 [0-9a-f]+ ima-sig sha256:[0-9a-f]+ /run/imaboot/probe/imaboot-break-glass`).MatchString(con) {
 			t.Error("the break-glass marker is not in the IMA measurement list")
 		}
@@ -328,6 +316,16 @@ func haltLine(t *testing.T, m *vm.Machine, step string) string {
 		t.Fatal(err)
 	}
 	return regexp.MustCompile(`imaboot: error: enforce: step ` + step + ` failed: [^\n]*`).FindString(m.Console())
+}
+
+// expectSeen checks that each string is on the console.
+func expectSeen(t *testing.T, con string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(con, want) {
+			t.Errorf("%q not seen", want)
+		}
+	}
 }
 
 // expectHolds checks the status file's account of what holds.

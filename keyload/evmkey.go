@@ -97,15 +97,9 @@ func NewEVMKey(name, masterRef string, keyLen, keyring int) (int, []byte, error)
 // prints): format, master key reference, length and the hex of the
 // encrypted key with its HMAC.
 func ReadEVMKeyBlob(id int) ([]byte, error) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
-		if err != nil {
-			return nil, fmt.Errorf("read encrypted key %d: %s: %w", id, unix.ErrnoName(mkErrno(err)), err)
-		}
-		if n <= len(buf) {
-			return bytes.TrimRight(buf[:n], "\x00"), nil
-		}
-		buf = make([]byte, n)
+	blob, err := keyRead(id, "encrypted key")
+	if err != nil {
+		return nil, err
 	}
+	return bytes.TrimRight(blob, "\x00"), nil
 }

@@ -157,3 +157,19 @@ func ringErrno(err error) unix.Errno {
 	}
 	return 0
 }
+
+// keyRead is KEYCTL_READ of key id (what = "keyring", "encrypted key", for
+// the error), with a buffer grown to what the kernel says it holds.
+func keyRead(id int, what string) ([]byte, error) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+		if err != nil {
+			return nil, fmt.Errorf("read %s %d: %s: %w", what, id, unix.ErrnoName(ringErrno(err)), err)
+		}
+		if n <= len(buf) {
+			return buf[:n], nil
+		}
+		buf = make([]byte, n)
+	}
+}

@@ -127,20 +127,13 @@ func RestrictToAnchor(ring KernelKeyring, anchor int, chain bool) (KernelKeyring
 // RingKeys lists the serials of the keys linked in keyring id
 // (KEYCTL_READ of a keyring: an array of 32-bit serials).
 func RingKeys(id int) ([]int, error) {
-	buf := make([]byte, 256)
-	for {
-		n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
-		if err != nil {
-			return nil, fmt.Errorf("read keyring %d: %s: %w", id, unix.ErrnoName(ringErrno(err)), err)
-		}
-		if n > len(buf) {
-			buf = make([]byte, n)
-			continue
-		}
-		keys := make([]int, 0, n/4)
-		for i := 0; i+4 <= n; i += 4 {
-			keys = append(keys, int(int32(binary.NativeEndian.Uint32(buf[i:]))))
-		}
-		return keys, nil
+	data, err := keyRead(id, "keyring")
+	if err != nil {
+		return nil, err
 	}
+	keys := make([]int, 0, len(data)/4)
+	for i := 0; i+4 <= len(data); i += 4 {
+		keys = append(keys, int(int32(binary.NativeEndian.Uint32(data[i:]))))
+	}
+	return keys, nil
 }
