@@ -77,6 +77,8 @@ type Agent struct {
 	// appraisal is what the appraise-mode step read: the kernel's own
 	// appraisal mode, for the policy and break-glass decisions.
 	appraisal KernelAppraisal
+	// probe runs a probe file (probe.go); nil is runProbe in probeDir.
+	probe func(probeFile) (probeResult, error)
 }
 
 // RunSteps runs steps in order under the failure policy and records each in

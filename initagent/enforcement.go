@@ -1,6 +1,7 @@
 package initagent
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -77,12 +78,11 @@ func (a *Agent) proveEnforcement(in *inputs, pl policyLoad) (string, error) {
 		return a.Status.EnforcementDetail, nil
 	case res.passed() && pl.canary:
 		why := fmt.Sprintf("the kernel let imaboot's unsigned canary %s through to execution (ENOEXEC, not EACCES) although %s covers it: IMA appraisal is not enforcing", res.Path, covered)
+		a.setEnforcement(EnforcementOff, why)
 		if a.Config.Mode == Permissive {
-			a.setEnforcement(EnforcementOff, why)
 			return "", Warn("%s", why)
 		}
-		a.setEnforcement(EnforcementOff, why)
-		return "", fmt.Errorf("%s", why)
+		return "", errors.New(why)
 	case res.passed():
 		why := "the signed policy does not appraise a file owned by uid " + strconv.Itoa(probeOwner) + " on tmpfs, so the canary ran unrefused; _ima is looked up by the first signature check after the switch"
 		a.setEnforcement(EnforcementUnproven, why)
@@ -133,7 +133,7 @@ func (a *Agent) markBreakGlass(pl policyLoad) (string, error) {
 	case !pl.marker:
 		detail += "; no marker in the measurement list (imaboot's marker rule is not in the loaded policy)"
 	default:
-		res, err := runProbe(probeDir, breakGlassMarker)
+		res, err := a.runProbe(breakGlassMarker)
 		switch {
 		case err != nil:
 			detail += "; the marker could not be measured: " + err.Error()
@@ -147,6 +147,13 @@ func (a *Agent) markBreakGlass(pl policyLoad) (string, error) {
 	return "", Warn("%s", detail)
 }
 
+func (a *Agent) runProbe(f probeFile) (probeResult, error) {
+	if a.probe != nil {
+		return a.probe(f)
+	}
+	return runProbe(probeDir, f)
+}
+
 func (a *Agent) setEnforcement(state, detail string) {
 	a.Status.Enforcement, a.Status.EnforcementDetail = state, detail
 }
@@ -156,7 +163,7 @@ func (a *Agent) setEnforcement(state, detail string) {
 // found nothing), joined; "" when the log cannot be read.
 func (a *Agent) probeWatchingLog(f probeFile) (probeResult, string, error) {
 	log, logErr := securityfs.OpenKmsgReader("/dev/kmsg")
-	res, err := runProbe(probeDir, f)
+	res, err := a.runProbe(f)
 	if logErr != nil {
 		return res, "", err
 	}

@@ -63,6 +63,10 @@ type probeResult struct {
 func (r probeResult) refused() bool { return r.Errno == unix.EACCES }
 func (r probeResult) passed() bool  { return r.Errno == unix.ENOEXEC }
 
+// probeInspect, when set (tests), is shown each probe file just before it
+// is executed.
+var probeInspect func(path string)
+
 // runProbe makes f in a fresh tmpfs at dir and executes it once. The
 // error is for what kept the probe from being tried (a mount, an xattr the
 // file system refuses); the kernel's verdict is in the result.
@@ -91,6 +95,9 @@ func runProbe(dir string, f probeFile) (probeResult, error) {
 		if err := unix.Setxattr(path, x.name, x.value, 0); err != nil {
 			return res, fmt.Errorf("set %s on %s: %w", x.name, path, err)
 		}
+	}
+	if probeInspect != nil {
+		probeInspect(path)
 	}
 	// syscall.ForkExec rather than os.StartProcess: the same clone and
 	// execve, without os.Process's machinery in imaboot-init.
