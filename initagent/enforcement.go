@@ -14,9 +14,9 @@ import (
 //
 // prove-enforcement runs right after the policy is written and before EVM
 // is switched on: the canary carries a well-formed IMA signature that
-// verifies nothing, so the kernel's appraisal reaches signature
-// verification, which is where it looks _ima up for the first time and
-// keeps it for the rest of the boot (integrity_keyring_from_id in
+// verifies nothing, so the kernel's appraisal of the mapping reaches
+// signature verification, which is where it looks _ima up for the first
+// time and keeps it for the rest of the boot (integrity_keyring_from_id in
 // security/integrity/digsig.c: request_key from the task that triggers the
 // first verification, cached). That lookup then searches the agent's own
 // keyrings, so no keyring another task prepared can become the one the
@@ -74,21 +74,21 @@ func (a *Agent) proveEnforcement(in *inputs, pl policyLoad) (string, error) {
 		a.setEnforcement(EnforcementProven, "the kernel refused the unsigned canary, but found no _ima keyring from the agent")
 		return "", Warn("enforcement proven (the canary was refused), but the kernel found no _ima keyring from the agent: the first signature check after the switch will look it up (kernel: %s)", kernel)
 	case res.refused():
-		a.setEnforcement(EnforcementProven, fmt.Sprintf("the kernel refused imaboot's unsigned canary %s (EACCES) under %s; _ima was looked up from the agent", res.Path, covered))
+		a.setEnforcement(EnforcementProven, fmt.Sprintf("the kernel refused to map imaboot's unsigned canary %s for execution (EACCES) under %s; _ima was looked up from the agent", res.Path, covered))
 		return a.Status.EnforcementDetail, nil
 	case res.passed() && pl.canary:
-		why := fmt.Sprintf("the kernel let imaboot's unsigned canary %s through to execution (ENOEXEC, not EACCES) although %s covers it: IMA appraisal is not enforcing", res.Path, covered)
+		why := fmt.Sprintf("the kernel mapped imaboot's unsigned canary %s for execution (no EACCES) although %s covers it: IMA appraisal is not enforcing", res.Path, covered)
 		a.setEnforcement(EnforcementOff, why)
 		if a.Config.Mode == Permissive {
 			return "", Warn("%s", why)
 		}
 		return "", errors.New(why)
 	case res.passed():
-		why := "the signed policy does not appraise a file owned by uid " + strconv.Itoa(probeOwner) + " on tmpfs, so the canary ran unrefused; _ima is looked up by the first signature check after the switch"
+		why := "the signed policy does not appraise a mapping for execution of a file owned by uid " + strconv.Itoa(probeOwner) + " on tmpfs, so the canary was mapped; _ima is looked up by the first signature check after the switch"
 		a.setEnforcement(EnforcementUnproven, why)
 		return "", Warn("enforcement unproven: %s", why)
 	}
-	why := fmt.Sprintf("executing the canary %s gave %s, neither EACCES nor ENOEXEC", res.Path, res.Errno.Error())
+	why := fmt.Sprintf("mapping the canary %s for execution gave %s, neither EACCES nor a mapping", res.Path, res.verdict())
 	a.setEnforcement(EnforcementUnproven, why)
 	return "", Warn("enforcement unproven: %s", why)
 }
@@ -122,7 +122,7 @@ func (a *Agent) pinEVMKeyring(in *inputs, pl policyLoad, evmX509 bool) (string, 
 	case res.refused():
 		return fmt.Sprintf("EVM refused the canary %s's portable signature (EACCES): _evm was looked up from the agent", res.Path), nil
 	}
-	return "", Warn("the EVM canary %s gave %s, not EACCES: _evm may not have been looked up before the switch", res.Path, res.Errno.Error())
+	return "", Warn("the EVM canary %s was answered %s, not EACCES: _evm may not have been looked up before the switch", res.Path, res.verdict())
 }
 
 // markBreakGlass is prove-enforcement in a break-glass boot: nothing is
@@ -140,7 +140,7 @@ func (a *Agent) markBreakGlass(pl policyLoad) (string, error) {
 		case res.passed():
 			detail += "; marker measured: " + res.Path
 		default:
-			detail += fmt.Sprintf("; executing the marker %s gave %s: measured only if the kernel got that far", res.Path, res.Errno.Error())
+			detail += fmt.Sprintf("; mapping the marker %s gave %s: measured only if the kernel got that far", res.Path, res.verdict())
 		}
 	}
 	a.setEnforcement(EnforcementOff, detail)

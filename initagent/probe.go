@@ -7,20 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// Probes: files the agent makes and executes itself before the switch, to
-// learn what the kernel does with them. Each lives alone in a private tmpfs
-// mounted for it, is owned by probeOwner, and holds one line of text: no
-// binary loader takes it, so when the kernel lets the execution through,
-// execve fails with ENOEXEC and nothing runs; when IMA refuses it, execve
-// fails with EACCES. The execution happens in a child of the agent (same
-// credentials, same keyrings): where the kernel looks up _ima or _evm the
-// first time it verifies a signature, that lookup searches the agent's
-// keyrings.
+// Probes: files the agent makes and maps for execution itself before the
+// switch, to learn what the kernel does with them. Each lives alone in a
+// private tmpfs mounted for it, is owned by probeOwner, and holds one line
+// of text. The agent maps it with PROT_EXEC (and unmaps it at once: nothing
+// ever runs), which makes IMA appraise it (MMAP_CHECK): EACCES when IMA
+// refuses it, a mapping when it lets it through. This happens in the
+// agent's own task: where the kernel looks _ima or _evm up the first time it
+// verifies a signature, that lookup searches the agent's keyrings.
 
 // probeOwner owns the probe files: a uid from the range systemd documents
 // as never allocated (2147483648-4294967294, unsafe for programs that take
@@ -33,11 +31,12 @@ const probeDir = "/run/imaboot/probe"
 // The agent's own rules, written before the policy's (first match wins for
 // each action): canaryRule makes the kernel appraise the canary, whatever
 // the policy says about tmpfs; markerRule makes it measure the break-glass
-// marker. Both name tmpfs and probeOwner, so they add appraisal or
-// measurement to the probe files alone and take nothing away.
+// marker. Both name mappings for execution, tmpfs and probeOwner, so they
+// add appraisal or measurement to the probe files alone and take nothing
+// away.
 var (
-	canaryRule = "appraise func=BPRM_CHECK fsmagic=0x1021994 fowner=" + strconv.Itoa(probeOwner) + " appraise_type=imasig"
-	markerRule = "measure func=BPRM_CHECK fsmagic=0x1021994 fowner=" + strconv.Itoa(probeOwner)
+	canaryRule = "appraise func=MMAP_CHECK fsmagic=0x1021994 fowner=" + strconv.Itoa(probeOwner) + " appraise_type=imasig"
+	markerRule = "measure func=MMAP_CHECK fsmagic=0x1021994 fowner=" + strconv.Itoa(probeOwner)
 )
 
 // probeFile is one probe: its name in probeDir, its one line of content,
@@ -53,23 +52,34 @@ type probeXattr struct {
 	value []byte
 }
 
-// probeResult is what execve answered: EACCES (refused), ENOEXEC (let
-// through to the loaders), or another errno.
+// probeResult is what mmap answered: EACCES (refused), 0 (mapped: let
+// through), or another errno.
 type probeResult struct {
 	Errno unix.Errno
 	Path  string
 }
 
 func (r probeResult) refused() bool { return r.Errno == unix.EACCES }
-func (r probeResult) passed() bool  { return r.Errno == unix.ENOEXEC }
+func (r probeResult) passed() bool  { return r.Errno == 0 }
+
+// verdict is the kernel's answer in words, for reports.
+func (r probeResult) verdict() string {
+	switch {
+	case r.passed():
+		return "mapped for execution"
+	case r.refused():
+		return "EACCES"
+	}
+	return unix.ErrnoName(r.Errno) + " (" + r.Errno.Error() + ")"
+}
 
 // probeInspect, when set (tests), is shown each probe file just before it
 // is executed.
 var probeInspect func(path string)
 
-// runProbe makes f in a fresh tmpfs at dir and executes it once. The
-// error is for what kept the probe from being tried (a mount, an xattr the
-// file system refuses); the kernel's verdict is in the result.
+// runProbe makes f in a fresh tmpfs at dir and maps it for execution once.
+// The error is for what kept the probe from being tried (a mount, an xattr
+// the file system refuses); the kernel's verdict is in the result.
 func runProbe(dir string, f probeFile) (probeResult, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return probeResult{}, err
@@ -99,21 +109,19 @@ func runProbe(dir string, f probeFile) (probeResult, error) {
 	if probeInspect != nil {
 		probeInspect(path)
 	}
-	// syscall.ForkExec rather than os.StartProcess: the same clone and
-	// execve, without os.Process's machinery in imaboot-init.
-	pid, err := syscall.ForkExec(path, []string{path}, &syscall.ProcAttr{Dir: "/", Env: []string{}})
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return res, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	mem, err := unix.Mmap(fd, 0, len(f.content), unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE)
 	if err == nil {
-		// Impossible with a line of text, unless a binfmt_misc handler
-		// took it: stop it, and call it what it is.
-		unix.Kill(pid, unix.SIGKILL)
-		unix.Wait4(pid, nil, 0, nil)
-		return res, fmt.Errorf("%s started a process: a binary loader took a line of text", path)
+		unix.Munmap(mem)
+		return res, nil
 	}
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return res, fmt.Errorf("execute %s: %w", path, err)
+	if !errors.As(err, &res.Errno) {
+		return res, fmt.Errorf("map %s for execution: %w", path, err)
 	}
-	res.Errno = unix.Errno(errno)
 	return res, nil
 }
 

@@ -196,7 +196,7 @@ func TestPermissiveWarns(t *testing.T) {
 		expectSeen(t, con,
 			"imaboot: warning: appraise-mode: ima_appraise=log on the kernel command line",
 			"imaboot: warning: seal-keyrings: KEYRINGS=open",
-			"imaboot: warning: prove-enforcement: the kernel let imaboot's unsigned canary",
+			"imaboot: warning: prove-enforcement: the kernel mapped imaboot's unsigned canary",
 			"imaboot: warning: lockdown: lockdown none",
 			"; permissive: enforcement off, keyrings open, lockdown none; 4 warning(s)",
 		)
