@@ -11,8 +11,10 @@ package integration
 // the good signed copy of /sbin/init.
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -68,8 +70,9 @@ appraise func=BPRM_CHECK fowner=1000 appraise_type=imasig
 // (refused: the kernel looked the keyrings up from the agent, through the
 // canary, before the switch). Programs signed by the release key (IMA
 // signature and EVM portable signature) run; root's own and unsigned ones
-// are refused, for root and a user. Lockdown reads integrity; the status
-// file says keyrings sealed, enforcement proven.
+// are refused, for root and a user. Lockdown reads integrity: a kernel
+// module stripped of Debian's signature is refused (EPERM), the signed one
+// loads. The status file says keyrings sealed, enforcement proven.
 func TestEnforceHoldsAgainstRoot(t *testing.T) {
 	attack := keyattackBin(t)
 	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
@@ -80,6 +83,7 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 		script := "#!/bin/sh\n" +
 			"/bin/keyattack session /etc/rogue.der /opt/rogue/echo RAN-session; echo \"RC-session=$?\"\n" +
 			"for r in _ima _evm; do /bin/keyattack add $r /etc/rogue.der; /bin/keyattack link $r /etc/rogue.der; done\n" +
+			"/bin/keyattack module /opt/mod/unsigned.ko; /bin/keyattack module /opt/mod/signed.ko\n" +
 			strings.TrimPrefix(execChecks(files), "#!/bin/sh\n") +
 			"echo \"LOCKDOWN=$(cat /sys/kernel/security/lockdown)\"\n" +
 			"busybox dmesg | grep -E 'cause=|keyring' | sed 's/^/KMSG /'\n"
@@ -92,6 +96,15 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			Prepare: func(tree string) error {
 				copyFile(t, attack, filepath.Join(tree, "bin/keyattack"), 0o755)
 				copyFile(t, rogue.CertDER, filepath.Join(tree, "etc/rogue.der"), 0o644)
+				signed, unsigned := testModule(t, k)
+				for name, data := range map[string][]byte{"signed.ko": signed, "unsigned.ko": unsigned} {
+					if err := os.MkdirAll(filepath.Join(tree, "opt/mod"), 0o755); err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(tree, "opt/mod", name), data, 0o644); err != nil {
+						return err
+					}
+				}
 				for _, f := range files {
 					p := filepath.Join(tree, "opt", f.dir, "echo")
 					copyFile(t, filepath.Join(tree, "bin/busybox"), p, 0o755)
@@ -128,6 +141,7 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			// …but the kernel does not use them.
 			"RC-session=126\n",
 			"LOCKDOWN=none [integrity] confidentiality\n",
+			"KEYATTACK module /opt/mod/unsigned.ko: EPERM", "KEYATTACK module /opt/mod/signed.ko: ok",
 		)
 		if strings.Contains(con, "\nRAN-session\n") {
 			t.Error("a program signed by root's own key ran from a session keyring of root's own")
@@ -152,6 +166,37 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testModule is Debian's dummy.ko of kernel k, as signed by Debian and with
+// its signature stripped (the appended PKCS#7 block, its 12-byte
+// module_signature trailer and the "~Module signature appended~\n" marker).
+func testModule(t *testing.T, k fixture.Kernel) (signed, unsigned []byte) {
+	t.Helper()
+	var matches []string
+	for _, dir := range []string{"lib/modules", "usr/lib/modules"} {
+		m, _ := filepath.Glob(filepath.Join(k.Root, dir, k.Release, "kernel/drivers/net/dummy.ko*"))
+		matches = append(matches, m...)
+	}
+	if len(matches) == 0 {
+		t.Fatalf("no dummy.ko in %s", k.Root)
+	}
+	var err error
+	if strings.HasSuffix(matches[0], ".xz") {
+		signed, err = exec.Command("xz", "-dc", matches[0]).Output()
+	} else {
+		signed, err = os.ReadFile(matches[0])
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "~Module signature appended~\n"
+	if !strings.HasSuffix(string(signed), marker) || len(signed) < len(marker)+12 {
+		t.Fatalf("%s is not signed", matches[0])
+	}
+	trailer := signed[len(signed)-len(marker)-12 : len(signed)-len(marker)]
+	sigLen := int(binary.BigEndian.Uint32(trailer[8:]))
+	return signed, signed[:len(signed)-len(marker)-12-sigLen]
 }
 
 // TestEnforceRefusesAppraiseOverrides: in enforce mode, ima_appraise=log,
