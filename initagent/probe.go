@@ -74,7 +74,7 @@ func (r probeResult) verdict() string {
 }
 
 // probeInspect, when set (tests), is shown each probe file just before it
-// is executed.
+// is mapped.
 var probeInspect func(path string)
 
 // runProbe makes f in a fresh tmpfs at dir and maps it for execution once.
