@@ -41,11 +41,8 @@ func keyattackBin(t *testing.T) string {
 			keyattack.err = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "imaboot-keyattack-")
-		if err != nil {
-			keyattack.err = err
-			return
-		}
+		// Beside the binaries TestMain built: removed with them.
+		dir := filepath.Dir(bins["imaboot-init"])
 		b, err := fixture.BuildPackages(repo, dir, "./integration/fixture/keyattack")
 		keyattack.path, keyattack.err = b["keyattack"], err
 	})
