@@ -452,7 +452,7 @@ func TestPolicyBypassesSummedUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _, out := policyAgent(t, seed)
-	detail, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	detail, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,12 +465,12 @@ func TestPolicyBypassesSummedUp(t *testing.T) {
 
 	strict, _ := policygen.Generate(policygen.GenerateOptions{Profile: "strict", Kernel: policygen.Kernel61})
 	a, _, out = policyAgent(t, strict)
-	if detail, err = a.loadPolicy(a.waitInputs(&inputs{})); err != nil || strings.Contains(detail, "bypass") || out.Len() != 0 {
+	if detail, err = a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err != nil || strings.Contains(detail, "bypass") || out.Len() != 0 {
 		t.Errorf("strict: %v, detail %q, console %q", err, detail, out)
 	}
 
 	a, _, out = policyAgent(t, "measure func=FILE_MMAP mask=MAY_EXEC\n")
-	if detail, err = a.loadPolicy(a.waitInputs(&inputs{})); err != nil || !strings.Contains(out.String(), "imaboot: warning: ") ||
+	if detail, err = a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err != nil || !strings.Contains(out.String(), "imaboot: warning: ") ||
 		!strings.Contains(out.String(), "old alias") || !strings.Contains(detail, "1 known bypass: nothing appraised") {
 		t.Errorf("alias: %v, detail %q, console %q", err, detail, out)
 	}
@@ -484,17 +484,17 @@ func TestPolicyInitramfsInHookMode(t *testing.T) {
 	const policy = "appraise func=BPRM_CHECK appraise_type=imasig\n"
 	a, p, out := policyAgent(t, policy)
 	a.hook = true
-	_, err := a.loadPolicy(a.waitInputs(&inputs{}))
+	_, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{})
 	if err == nil || !strings.Contains(err.Error(), `without an earlier "dont_appraise fsname=rootfs"`) || !strings.Contains(err.Error(), "nothing written") || p.writes != nil {
 		t.Errorf("hook mode: %v, wrote %q", err, p.writes)
 	}
 	a, p, out = policyAgent(t, policy)
-	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err != nil || p.loaded == nil || strings.Contains(out.String(), "rootfs") {
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err != nil || p.loaded == nil || strings.Contains(out.String(), "rootfs") {
 		t.Errorf("as /init: %v, loaded %q, console %q", err, p.loaded, out)
 	}
 	a, p, _ = policyAgent(t, "dont_appraise fsname=rootfs\n"+policy)
 	a.hook = true
-	if _, err := a.loadPolicy(a.waitInputs(&inputs{})); err != nil || p.loaded == nil {
+	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err != nil || p.loaded == nil {
 		t.Errorf("hook mode, initramfs left out: %v", err)
 	}
 }
