@@ -10,9 +10,9 @@ import (
 // sealKeyrings is the seal-keyrings step: once the certificates are in,
 // _ima and _evm are closed to every later key (keyload.Seal), so that root
 // cannot add a certificate of its own after the switch and have its files
-// pass. A ring restricted to a trust anchor before loading (the Secure Boot
-// trust mode) is sealed by closing its anchor. KEYRINGS=open leaves them
-// open, with a warning. Keys are rotated with a new initramfs, never live.
+// pass. A ring already sealed before loading (keyload.Seal returned it
+// marked Sealed: the Secure Boot trust mode's CA keyring inside it) is only
+// reported. KEYRINGS=open leaves them open, with a warning. Keys are rotated with a new initramfs, never live.
 func (a *Agent) sealKeyrings(rings ...keyload.KernelKeyring) (string, error) {
 	var opened []keyload.KernelKeyring
 	var names []string

@@ -21,10 +21,9 @@ type KernelKeyring struct {
 	Trusted bool
 	// Created is set when OpenFallbackKeyring made the keyring.
 	Created bool
-	// Anchor is the serial of the trust-anchor keyring this ring was
-	// restricted to before loading (RestrictToAnchor), 0 for none; Seal
-	// closes the anchor instead of the ring (seal.go).
-	Anchor int
+	// Sealed is set on the ring Seal returns: it carries Seal's no-type
+	// restriction, so a later Seal only reports (seal.go).
+	Sealed bool
 }
 
 func (k KernelKeyring) String() string { return fmt.Sprintf("%s (key %d)", k.Name, k.ID) }

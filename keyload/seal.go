@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,62 +15,56 @@ import (
 // adds later, and IMA then verifies signatures with it. The kernel lets a
 // keyring be restricted exactly once (KEYCTL_RESTRICT_KEYRING; a second
 // restriction is EEXIST, and none can be lifted), and a restriction applies
-// to add_key and to linking an existing key alike. Two restrictions end
-// "sealed":
+// to add_key and to linking an existing key alike. Seal's restriction has
+// no key type (the kernel's restrict_link_reject): every later add or link
+// is EPERM, for root too. What is in the ring when it is sealed stays, and
+// so does what is in a keyring linked inside it.
 //
-//   - Seal's own: no key type (the kernel's restrict_link_reject), so every
-//     later add or link is EPERM, for root too.
-//   - A trust-anchor restriction set before loading (RestrictToAnchor:
-//     "key_or_keyring:<anchor>", only certificates signed by a key in the
-//     anchor keyring may enter; the Secure Boot trust mode puts the owner's
-//     CA there). Once the certificates are in, Seal closes the anchor: it
-//     empties it and restricts it with no type, so the ring then takes only
-//     certificates signed by a key in a keyring that is empty and can never
-//     be filled. With ":chain" the kernel also accepts a certificate signed
-//     by a key already in the ring itself: only the holder of a loaded
-//     certificate's private key can make one.
-//
-// Either way the caller calls Seal last; which restriction the ring carries
-// is in KernelKeyring.Anchor.
+// How this composes with a ring that takes only certificates signed by the
+// owner's CA (the Secure Boot trust mode): _ima itself cannot carry the CA
+// restriction and be sealed (one restriction per keyring), so the CA
+// restriction goes on a keyring made inside it (_ima_ca, restricted to
+// "asymmetric key_or_keyring:<CA serial>"), and _ima is sealed at once,
+// before any certificate is loaded, with the CA keyring already linked in:
+// IMA searches _ima recursively, so certificates loaded into _ima_ca verify
+// signatures, and nothing else can enter _ima. That early Seal returns the
+// ring marked Sealed; the seal-keyrings step's Seal of that value then only
+// counts what the ring holds. Closing _ima_ca itself to further CA-signed
+// certificates is its owner's business (it takes its write permission
+// away), not a second restriction.
 
 // SealReport says how one keyring was closed.
 type SealReport struct {
+	// Ring is the ring, marked Sealed unless the kernel restricted it.
 	Ring KernelKeyring
-	// How: "sealed" (no-type restriction), "anchor closed" (a trust-anchor
-	// restriction whose anchor is now empty and closed) or
-	// "kernel-restricted" (the kernel's own trusted .ima/.evm).
+	// How: "sealed" (no-type restriction) or "kernel-restricted" (the
+	// kernel's own trusted .ima/.evm).
 	How string
-	// Keys is how many keys the ring held when it was closed.
+	// Keys is how many keys (a nested keyring counts as one) the ring
+	// held when it was closed.
 	Keys int
 }
 
 func (r SealReport) String() string {
-	switch r.How {
-	case "kernel-restricted":
+	if r.How == "kernel-restricted" {
 		return fmt.Sprintf("%s: the kernel's own keyring, restricted by the kernel to certificates signed by its trusted keys", r.Ring)
-	case "anchor closed":
-		return fmt.Sprintf("%s sealed, %d key(s): takes only certificates signed by a key in keyring %d, which is now empty and closed", r.Ring, r.Keys, r.Ring.Anchor)
 	}
 	return fmt.Sprintf("%s sealed, %d key(s): every later add or link is refused (EPERM)", r.Ring, r.Keys)
 }
 
-// Seal closes ring to every later key: see above for the two restrictions
-// that end sealed. The kernel's trusted .ima/.evm are left as the kernel
-// restricted them. A ring that already carries a restriction Seal does not
-// know (EEXIST with no Anchor) is an error: nothing here can tell what that
-// restriction lets in.
+// Seal closes ring to every later key with the no-type restriction. It may
+// come before or after loading (see above); a ring it already sealed
+// (ring.Sealed) is not restricted again. The kernel's trusted .ima/.evm are
+// left as the kernel restricted them. A ring that already carries a
+// restriction Seal did not put there (EEXIST) is an error: nothing here can
+// tell what that restriction lets in.
 func Seal(ring KernelKeyring) (SealReport, error) {
 	rep := SealReport{Ring: ring}
 	if ring.Trusted {
 		rep.How = "kernel-restricted"
 		return rep, nil
 	}
-	if ring.Anchor != 0 {
-		if err := closeAnchor(ring.Anchor); err != nil {
-			return rep, fmt.Errorf("seal %s: %w", ring, err)
-		}
-		rep.How = "anchor closed"
-	} else {
+	if !ring.Sealed {
 		err := unix.KeyctlRestrictKeyring(ring.ID, "", "")
 		switch {
 		case errors.Is(err, unix.EEXIST):
@@ -79,49 +72,15 @@ func Seal(ring KernelKeyring) (SealReport, error) {
 		case err != nil:
 			return rep, fmt.Errorf("seal %s: KEYCTL_RESTRICT_KEYRING: %s: %w", ring, unix.ErrnoName(ringErrno(err)), err)
 		}
-		rep.How = "sealed"
+		rep.Ring.Sealed = true
 	}
+	rep.How = "sealed"
 	n, err := RingKeys(ring.ID)
 	if err != nil {
 		return rep, fmt.Errorf("seal %s: closed, but %w", ring, err)
 	}
 	rep.Keys = len(n)
 	return rep, nil
-}
-
-// closeAnchor empties the anchor keyring and restricts it with no type, so
-// nothing can be linked into it again. An anchor already closed (EEXIST on
-// the restriction, nothing in it) is fine: Seal may run twice.
-func closeAnchor(anchor int) error {
-	if _, err := unix.KeyctlInt(unix.KEYCTL_CLEAR, anchor, 0, 0, 0); err != nil {
-		return fmt.Errorf("empty the trust anchor keyring %d: %s: %w", anchor, unix.ErrnoName(ringErrno(err)), err)
-	}
-	err := unix.KeyctlRestrictKeyring(anchor, "", "")
-	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("close the trust anchor keyring %d: %s: %w", anchor, unix.ErrnoName(ringErrno(err)), err)
-	}
-	if keys, err := RingKeys(anchor); err != nil || len(keys) != 0 {
-		return fmt.Errorf("the trust anchor keyring %d is not empty after clearing (%d keys, %v)", anchor, len(keys), err)
-	}
-	return nil
-}
-
-// RestrictToAnchor restricts ring, before anything is loaded, to
-// certificates signed by a key in the anchor keyring (with chain, also by a
-// key already in ring): the kernel's "key_or_keyring:<anchor>[:chain]"
-// restriction of asymmetric keys. It returns ring with Anchor set, which
-// Seal later closes. A ring that is already restricted gives EEXIST: the
-// restriction must be the first thing done to a new ring.
-func RestrictToAnchor(ring KernelKeyring, anchor int, chain bool) (KernelKeyring, error) {
-	restriction := "key_or_keyring:" + strconv.Itoa(anchor)
-	if chain {
-		restriction += ":chain"
-	}
-	if err := unix.KeyctlRestrictKeyring(ring.ID, "asymmetric", restriction); err != nil {
-		return ring, fmt.Errorf("restrict %s to %q: %s: %w", ring, restriction, unix.ErrnoName(ringErrno(err)), err)
-	}
-	ring.Anchor = anchor
-	return ring, nil
 }
 
 // RingKeys lists the serials of the keys linked in keyring id

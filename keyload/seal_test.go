@@ -67,68 +67,46 @@ func TestSealRefusesEveryLaterKey(t *testing.T) {
 	}
 }
 
-// TestSealComposesWithAnchor is the Secure Boot trust mode's path: the ring
-// is restricted to certificates signed by a CA held in an anchor keyring,
-// a CA-signed certificate loads and a self-signed one does not; Seal then
-// closes the anchor: the next CA-signed certificate is refused too, and
-// nothing can be put back into the anchor.
-func TestSealComposesWithAnchor(t *testing.T) {
-	ring, sess := sealRing(t)
-	caDER, ca := goCert(t, goCertSpec{key: "rsa2048", subject: pkix.Name{CommonName: "owner CA"}, ca: true, ski: []byte{9, 9, 9, 9}})
-	signed, _ := goCert(t, goCertSpec{key: "rsa2048", subject: pkix.Name{CommonName: "release"}, ski: []byte{1, 1, 1, 1}, parent: ca, serial: 11})
-	signed2, _ := goCert(t, goCertSpec{key: "rsa2048", subject: pkix.Name{CommonName: "release 2"}, ski: []byte{2, 2, 2, 2}, parent: ca, serial: 12})
-	self, _ := goCert(t, goCertSpec{key: "rsa2048", subject: pkix.Name{CommonName: "self"}, ski: []byte{3, 3, 3, 3}, serial: 13})
-
-	anchor, err := unix.AddKey("keyring", "imaboot-anchor", nil, sess)
+// TestSealBeforeLoadingComposesWithCARing is the Secure Boot trust mode's
+// order: a keyring made inside the ring first, the ring sealed before any
+// certificate is loaded, the certificates loaded into the inner keyring.
+// Nothing more enters the ring itself; a search of the ring finds the
+// certificate inside (as the kernel's recursive search for IMA does); the
+// seal-keyrings step's second Seal of the returned ring only reports, while
+// a Seal of a ring not known to be sealed refuses the restriction it finds.
+func TestSealBeforeLoadingComposesWithCARing(t *testing.T) {
+	ring, _ := sealRing(t)
+	inner, err := unix.AddKey("keyring", "_ima_ca", nil, ring.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := unix.AddKey("asymmetric", "", caDER, anchor); err != nil {
-		t.Fatal(err)
-	}
-	// A copy of the CA that stays reachable, to try to link it back.
-	spare, err := unix.AddKey("keyring", "spare", nil, sess)
+	early, err := Seal(ring)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caKey, err := unix.AddKey("asymmetric", "", caDER, spare)
-	if err != nil {
-		t.Fatal(err)
+	if !early.Ring.Sealed || ring.Sealed {
+		t.Fatalf("Sealed: returned %v, argument %v", early.Ring.Sealed, ring.Sealed)
 	}
-	ring, err = RestrictToAnchor(ring, anchor, false)
-	if err != nil {
-		t.Fatal(err)
+	release, _ := goCert(t, goCertSpec{key: "rsa2048", subject: pkix.Name{CommonName: "release"}, ski: []byte{1, 1, 1, 1}})
+	rogue, _ := goCert(t, goCertSpec{key: "rsa2048", subject: pkix.Name{CommonName: "root's own"}, ski: []byte{2, 2, 2, 2}})
+	if err := addCert(inner, release); err != nil {
+		t.Fatalf("loading into the inner keyring after the ring was sealed: %v", err)
 	}
-	if err := addCert(ring.ID, signed); err != nil {
-		t.Fatalf("CA-signed certificate refused before sealing: %v", err)
+	if err := addCert(ring.ID, rogue); !errors.Is(err, unix.EPERM) {
+		t.Errorf("add_key to the sealed ring: %v, want EPERM", err)
 	}
-	if err := addCert(ring.ID, self); err == nil {
-		t.Fatal("self-signed certificate accepted by the anchor restriction")
+	if _, err := unix.AddKey("keyring", "_ima_other", nil, ring.ID); !errors.Is(err, unix.EPERM) {
+		t.Errorf("a second inner keyring: %v, want EPERM", err)
 	}
-	// A second restriction is what the kernel refuses: the reason Seal
-	// closes the anchor instead.
-	if err := unix.KeyctlRestrictKeyring(ring.ID, "", ""); !errors.Is(err, unix.EEXIST) {
-		t.Fatalf("second restriction: %v, want EEXIST", err)
+	if _, err := unix.KeyctlSearch(ring.ID, "asymmetric", "id:01010101", 0); err != nil {
+		t.Errorf("searching the sealed ring for the certificate in its inner keyring: %v", err)
 	}
-	rep, err := Seal(ring)
-	if err != nil {
-		t.Fatal(err)
+	rep, err := Seal(early.Ring)
+	if err != nil || rep.How != "sealed" || rep.Keys != 1 {
+		t.Errorf("Seal of the sealed ring: %+v, %v; want sealed, 1 key (the inner keyring)", rep, err)
 	}
-	if rep.How != "anchor closed" || rep.Keys != 1 {
-		t.Errorf("report %+v", rep)
-	}
-	if err := addCert(ring.ID, signed2); err == nil {
-		t.Error("CA-signed certificate accepted after Seal")
-	}
-	if _, err := unix.KeyctlInt(unix.KEYCTL_LINK, caKey, anchor, 0, 0); !errors.Is(err, unix.EPERM) {
-		t.Errorf("linking the CA back into the anchor: %v, want EPERM", err)
-	}
-	if _, err := unix.AddKey("asymmetric", "", caDER, anchor); !errors.Is(err, unix.EPERM) {
-		t.Errorf("adding the CA back into the anchor: %v, want EPERM", err)
-	}
-	// Sealing again finds the anchor closed and empty: fine.
-	if _, err := Seal(ring); err != nil {
-		t.Errorf("second Seal of an anchored ring: %v", err)
+	if _, err := Seal(ring); err == nil || !strings.Contains(err.Error(), "EEXIST") {
+		t.Errorf("Seal of a ring not marked sealed but restricted: %v, want an EEXIST refusal", err)
 	}
 }
 
