@@ -5,9 +5,11 @@ package integration
 //
 // Disk layout: vda is the ext4 root (busybox, /sbin/init, /test.sh,
 // /opt/<dir>/echo copies of busybox); TestEnforceHoldsAgainstRoot adds
-// /bin/keyattack (integration/fixture/keyattack) and /etc/rogue.der, the
+// /bin/keyattack (integration/fixture/keyattack), /etc/rogue.der, the
 // certificate of a key "root generated" (made on the host: the point is
-// that it is not the release key); TestBreakGlass adds /var/backup/init,
+// that it is not the release key), Debian's dummy.ko signed and stripped
+// under /opt/mod, /opt/tryexec (integration/fixture/tryexec) and the
+// kernel's own vmlinuz as /opt/kexec/vmlinuz; TestBreakGlass adds /var/backup/init,
 // the good signed copy of /sbin/init.
 
 import (
@@ -18,39 +20,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/imaboot/imaboot/initagent"
 	"github.com/imaboot/imaboot/integration/fixture"
 	"github.com/imaboot/imaboot/integration/vm"
 )
-
-var keyattack struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// keyattackBin builds the guest's attack tool once per test run.
-func keyattackBin(t *testing.T) string {
-	t.Helper()
-	keyattack.once.Do(func() {
-		repo, err := fixture.RepoRoot()
-		if err != nil {
-			keyattack.err = err
-			return
-		}
-		// Beside the binaries TestMain built: removed with them.
-		dir := filepath.Dir(bins["imaboot-init"])
-		b, err := fixture.BuildPackages(repo, dir, "./integration/fixture/keyattack")
-		keyattack.path, keyattack.err = b["keyattack"], err
-	})
-	if keyattack.err != nil {
-		t.Fatal(keyattack.err)
-	}
-	return keyattack.path
-}
 
 // fowner1000Policy appraises only files owned by uid 1000: nothing the
 // agent or the root's init executes before /test.sh (all root's) makes the
@@ -69,9 +44,11 @@ appraise func=BPRM_CHECK fowner=1000 appraise_type=imasig
 // signature and EVM portable signature) run; root's own and unsigned ones
 // are refused, for root and a user. Lockdown reads integrity: a kernel
 // module stripped of Debian's signature is refused (EPERM), the signed one
-// loads. The status file says keyrings sealed, enforcement proven.
+// loads, and kexec_file_load of Debian's own kernel is refused (EPERM: its
+// signature does not verify with the keys a boot without UEFI gives the
+// kernel). The status file says keyrings sealed, enforcement proven.
 func TestEnforceHoldsAgainstRoot(t *testing.T) {
-	attack := keyattackBin(t)
+	attack, kexec := guestTool(t, "keyattack"), guestTool(t, "tryexec")
 	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
 		dir := t.TempDir()
 		release := newSigningKey(t, dir, "release", "rsa")
@@ -81,10 +58,12 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			"/bin/keyattack session /etc/rogue.der /opt/rogue/echo RAN-session; echo \"RC-session=$?\"\n" +
 			"for r in _ima _evm; do /bin/keyattack add $r /etc/rogue.der; /bin/keyattack link $r /etc/rogue.der; done\n" +
 			"/bin/keyattack module /opt/mod/unsigned.ko; /bin/keyattack module /opt/mod/signed.ko\n" +
+			"/opt/tryexec kexec /opt/kexec/vmlinuz -\n" +
 			strings.TrimPrefix(execChecks(files), "#!/bin/sh\n") +
 			"echo \"LOCKDOWN=$(cat /sys/kernel/security/lockdown)\"\n" +
 			"busybox dmesg | grep -E 'cause=|keyring' | sed 's/^/KMSG /'\n"
 		root := fixture.Root{
+			SizeMB: 96,
 			Files: map[string]string{
 				"/test.sh":    script,
 				"/etc/passwd": "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
@@ -93,6 +72,8 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			Prepare: func(tree string) error {
 				copyFile(t, attack, filepath.Join(tree, "bin/keyattack"), 0o755)
 				copyFile(t, rogue.CertDER, filepath.Join(tree, "etc/rogue.der"), 0o644)
+				copyFile(t, kexec, filepath.Join(tree, "opt/tryexec"), 0o755)
+				copyFile(t, k.Vmlinuz, filepath.Join(tree, "opt/kexec/vmlinuz"), 0o644)
 				signed, unsigned := testModule(t, k)
 				for name, data := range map[string][]byte{"signed.ko": signed, "unsigned.ko": unsigned} {
 					if err := os.MkdirAll(filepath.Join(tree, "opt/mod"), 0o755); err != nil {
@@ -139,6 +120,7 @@ func TestEnforceHoldsAgainstRoot(t *testing.T) {
 			"RC-session=126\n",
 			"LOCKDOWN=none [integrity] confidentiality\n",
 			"KEYATTACK module /opt/mod/unsigned.ko: EPERM", "KEYATTACK module /opt/mod/signed.ko: ok",
+			"TRYEXEC kexec EPERM\n",
 		)
 		if strings.Contains(con, "\nRAN-session\n") {
 			t.Error("a program signed by root's own key ran from a session keyring of root's own")
