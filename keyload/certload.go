@@ -133,6 +133,14 @@ func certAdd(c Certificate, ring KernelKeyring) CertResult {
 // certRejectReason explains add_key's errno for an X.509 certificate
 // (crypto/asymmetric_keys, security/keys, restrict_link_by_signature).
 func certRejectReason(errno unix.Errno, ring KernelKeyring) string {
+	if ring.CA != nil {
+		switch errno {
+		case unix.ENOKEY:
+			return fmt.Sprintf("not signed by the owner's CA %q, key id %s, the only signer this keyring accepts", ring.CA.Subject, ring.CA.ID)
+		case unix.EKEYREJECTED:
+			return fmt.Sprintf("signature does not verify against the owner's CA %q, key id %s (or a bad self-signature)", ring.CA.Subject, ring.CA.ID)
+		}
+	}
 	switch errno {
 	case unix.ENOKEY:
 		return "not signed by a key in .builtin_trusted_keys/.secondary_trusted_keys"

@@ -24,6 +24,9 @@ type KernelKeyring struct {
 	// Sealed is set on the ring Seal returns: it carries Seal's no-type
 	// restriction, so a later Seal only reports (seal.go).
 	Sealed bool
+	// CA is set for a keyring that takes only certificates signed by this
+	// trusted key (OpenCAKeyring).
+	CA *TrustedKey
 }
 
 func (k KernelKeyring) String() string { return fmt.Sprintf("%s (key %d)", k.Name, k.ID) }
