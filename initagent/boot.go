@@ -79,6 +79,8 @@ type Agent struct {
 	appraisal KernelAppraisal
 	// probe runs a probe file (probe.go); nil is runProbe in probeDir.
 	probe func(probeFile) (probeResult, error)
+	// kernelKeys reads the kernel's trusted keys (TRUST=ca).
+	kernelKeys func() (keyload.KernelKeys, error)
 }
 
 // RunSteps runs steps in order under the failure policy and records each in
@@ -134,11 +136,12 @@ func (a *Agent) steps() []Step {
 	// the certificate and policy steps wait for them.
 	in := &inputs{}
 	var (
-		imaRing, evmRing keyload.KernelKeyring // *-certificates → seal-keyrings
+		imaRing, evmRing keyload.KernelKeyring // *-certificates → seal-keyrings (with TRUST=ca: the CA keyrings)
 		evmCerts         int                   // evm-certificates → enable-evm (EVM's X509 bit), pin-evm-keyring
 		masterKey        int                   // master-key → evm-key, which drops it (a key serial, 0: none)
 		evmKey           int                   // evm-key → enable-evm, which drops it (a key serial, 0: none)
 		policy           policyLoad            // ima-policy → prove-enforcement, pin-evm-keyring
+		ca               *caRings              // trust-ca → ima-certificates, evm-certificates, seal-keyrings (TRUST=ca)
 	)
 	root := Step{Name: "mount-root", Essential: true, Run: a.mountRoot}
 	if a.hook {
@@ -155,16 +158,22 @@ func (a *Agent) steps() []Step {
 		{Name: "load-modules", Run: a.loadModules},
 		root,
 		// Integrity steps, between "root mounted" and "switch".
+		{Name: "trust-ca", Run: func(context.Context) (detail string, err error) {
+			detail, ca, err = a.trustCA(a.waitInputs(in))
+			return detail, err
+		}},
 		{Name: "ima-certificates", Run: func(context.Context) (detail string, err error) {
-			detail, imaRing, err = a.loadIMACertificates(a.waitInputs(in))
+			detail, imaRing, err = a.loadIMACertificates(a.waitInputs(in), ca)
 			return detail, err
 		}},
 		{Name: "evm-certificates", Run: func(context.Context) (detail string, err error) {
-			detail, evmCerts, evmRing, err = a.loadEVMCertificates(a.waitInputs(in))
+			detail, evmCerts, evmRing, err = a.loadEVMCertificates(a.waitInputs(in), ca)
 			return detail, err
 		}},
 		{Name: "seal-keyrings", Run: func(context.Context) (string, error) {
-			return a.sealKeyrings(imaRing, evmRing)
+			// With TRUST=ca, _ima and _evm were sealed by trust-ca (only
+			// reported here) and the CA keyrings inside them are closed.
+			return a.sealKeyrings(append(ca.sealedParents(), imaRing, evmRing)...)
 		}},
 		{Name: "master-key", Run: func(context.Context) (detail string, err error) {
 			detail, masterKey, err = a.loadMasterKey()
@@ -224,6 +233,9 @@ func newAgent(newRoot string, args []string) *Agent {
 		start:   time.Now(),
 		imaRing: keyload.IMARing,
 		evmRing: keyload.EVMRing,
+		kernelKeys: func() (keyload.KernelKeys, error) {
+			return keyload.ReadKernelKeys("")
+		},
 	}
 	a.Status = NewStatus(StatusPath, a.Config.Mode, a.start)
 	var uts unix.Utsname

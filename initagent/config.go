@@ -84,7 +84,25 @@ type Config struct {
 	// BreakGlass: imaboot.break_glass was on the command line and allowed
 	// (breakglass.go). It makes Mode permissive.
 	BreakGlass bool
+
+	// Trust says which certificates may enter _ima and _evm: any the
+	// initramfs holds (TrustAny), or only those the owner's CA signed
+	// (TrustOwnerCA), the CA being the trusted key whose key id is TrustCA.
+	Trust   TrustMode
+	TrustCA string // NormalizeKeyID's form
 }
+
+// TrustMode is TRUST=.
+type TrustMode string
+
+const (
+	// TrustAny loads every certificate of the initramfs (TRUST=none).
+	TrustAny TrustMode = "none"
+	// TrustOwnerCA loads only certificates signed by the owner's CA, a key
+	// the kernel trusts (.machine, .secondary_trusted_keys,
+	// .builtin_trusted_keys): TRUST=ca.
+	TrustOwnerCA TrustMode = "ca"
+)
 
 // DefaultConfig is the configuration when the file is absent or silent.
 func DefaultConfig() Config {
@@ -106,6 +124,7 @@ func DefaultConfig() Config {
 		TPMWait:           3 * time.Second,
 		SealKeyrings:      true,
 		BreakGlassAllowed: true,
+		Trust:             TrustAny,
 	}
 }
 
@@ -236,6 +255,22 @@ var configKeys = map[string]configKey{
 		d, err := parseSeconds(v)
 		c.TPMWait = d
 		return err
+	}},
+	"TRUST": {"none (default: every certificate of the initramfs) or ca (only certificates signed by the owner's CA, TRUST_CA)", func(c *Config, v string) error {
+		switch TrustMode(v) {
+		case TrustAny, TrustOwnerCA:
+			c.Trust = TrustMode(v)
+			return nil
+		}
+		return fmt.Errorf("TRUST must be none or ca, not %q", v)
+	}},
+	"TRUST_CA": {"key id (SubjectKeyIdentifier, hex) of the owner's CA, which the kernel must trust (a Machine Owner Key in .machine)", func(c *Config, v string) error {
+		id, err := keyload.NormalizeKeyID(v)
+		if err != nil {
+			return fmt.Errorf("TRUST_CA: %w", err)
+		}
+		c.TrustCA = id
+		return nil
 	}},
 	"CMDLINE_OVERRIDE": {"no to ignore imaboot.* on the kernel command line (default yes)", func(c *Config, v string) error {
 		b, err := parseBool(v)
@@ -384,7 +419,13 @@ func LoadConfig(path string, dracut []string) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	return c, ParseConfig(&c, path, data)
+	if err := ParseConfig(&c, path, data); err != nil {
+		return c, err
+	}
+	if c.Trust == TrustOwnerCA && c.TrustCA == "" {
+		return c, fmt.Errorf("%s: TRUST=ca needs TRUST_CA, the key id of the owner's CA (imaboot-ca new prints it)", path)
+	}
+	return c, nil
 }
 
 // MinIMACertificates is the effective minimum of loaded IMA certificates.

@@ -38,6 +38,10 @@ type inputs struct {
 	// lsm is <securityfs>/lsm ("" when it cannot be read).
 	lsm string
 
+	// kernelKeys: the kernel's trusted keys, read for TRUST=ca.
+	kernelKeys    keyload.KernelKeys
+	kernelKeysErr error
+
 	// took is how long the reading and checking ran (wall time: when it
 	// overlaps the kernel's device probing, the two share the CPU).
 	took time.Duration
@@ -53,11 +57,14 @@ func (a *Agent) startInputs(in *inputs) {
 	}
 	in.done = make(chan struct{})
 	// The goroutine gets copies: the agent's fields are not its to read.
-	cfg, kernel, root, secfs, imaRing, evmRing := a.Config, a.kernel, a.NewRoot, a.secfs, a.imaRing, a.evmRing
+	cfg, kernel, root, secfs, imaRing, evmRing, kernelKeys := a.Config, a.kernel, a.NewRoot, a.secfs, a.imaRing, a.evmRing, a.kernelKeys
 	keyPath := func(p string) string { return keyPathIn(cfg, root, p) }
 	go func() {
 		defer close(in.done)
 		t0 := time.Now()
+		if cfg.Trust == TrustOwnerCA {
+			in.kernelKeys, in.kernelKeysErr = kernelKeys()
+		}
 		in.read(cfg, kernel, keyPath, secfs, imaRing, evmRing)
 		in.took = time.Since(t0)
 	}()
@@ -83,8 +90,7 @@ func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string, s
 		one := keyload.ReadCertificateFiles([]string{keyPath(cfg.EVMX509)})
 		in.evmX509 = &one
 	}
-	if !errors.Is(in.evmErr, fs.ErrNotExist) || in.evmX509 != nil {
-		// evm-certificates has something to load.
+	if in.hasEVMCertificates() {
 		in.evmRing = lookupTrusted(evmRing)
 	}
 	if cfg.IMAPolicy != "" {
@@ -95,6 +101,12 @@ func (in *inputs) read(cfg Config, kernel string, keyPath func(string) string, s
 		}
 		in.policy, in.policyErr = preparePolicy(in.policyPath, kernel, kcfg)
 	}
+}
+
+// hasEVMCertificates: the EVM directory exists (whatever it holds) or
+// EVM_X509 is set; otherwise there is no _evm to make.
+func (in *inputs) hasEVMCertificates() bool {
+	return !errors.Is(in.evmErr, fs.ErrNotExist) || in.evmX509 != nil
 }
 
 type trustedRing struct {

@@ -220,7 +220,7 @@ func ringHolds(t *testing.T, sess int, name, keyID string) bool {
 func TestIMACertificatesLoadIntoTheIMARing(t *testing.T) {
 	root, ids := certRoot(t, "etc/keys/ima/a.der", "etc/keys/ima/b.der")
 	a, sess := certAgent(t, root, Enforce)
-	detail, _, err := a.loadIMACertificates(a.waitInputs(&inputs{}))
+	detail, _, err := a.loadIMACertificates(a.waitInputs(&inputs{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,12 +240,12 @@ func TestIMACertificatesMinimum(t *testing.T) {
 	root := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(root, "etc/keys/ima"), 0o755))
 	a, _ := certAgent(t, root, Enforce)
-	if _, _, err := a.loadIMACertificates(a.waitInputs(&inputs{})); err == nil || !strings.Contains(err.Error(), "at least 1") {
+	if _, _, err := a.loadIMACertificates(a.waitInputs(&inputs{}), nil); err == nil || !strings.Contains(err.Error(), "at least 1") {
 		t.Errorf("empty directory in enforce: %v", err)
 	}
 	a, _ = certAgent(t, t.TempDir(), Permissive)
 	var skip skipped
-	if _, _, err := a.loadIMACertificates(a.waitInputs(&inputs{})); !errors.As(err, &skip) || !strings.Contains(err.Error(), "etc/keys/ima") {
+	if _, _, err := a.loadIMACertificates(a.waitInputs(&inputs{}), nil); !errors.As(err, &skip) || !strings.Contains(err.Error(), "etc/keys/ima") {
 		t.Errorf("no directory in permissive: %v, want a skip naming it", err)
 	}
 }
@@ -257,7 +257,7 @@ func TestEVMCertificatesCountForTheX509Bit(t *testing.T) {
 	root, ids := certRoot(t, "etc/keys/evm/a.der", "etc/keys/x509_evm.der")
 	a, sess := certAgent(t, root, Enforce)
 	a.Config.EVMX509 = "/etc/keys/x509_evm.der"
-	_, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{}))
+	_, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{}), nil)
 	if err != nil || n != 2 {
 		t.Fatalf("loaded %d, %v; want 2", n, err)
 	}
@@ -269,7 +269,7 @@ func TestEVMCertificatesCountForTheX509Bit(t *testing.T) {
 
 	a, sess = certAgent(t, t.TempDir(), Enforce)
 	var skip skipped
-	if _, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{})); !errors.As(err, &skip) || n != 0 {
+	if _, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{}), nil); !errors.As(err, &skip) || n != 0 {
 		t.Errorf("nothing configured: %d, %v; want a skip", n, err)
 	}
 	if _, err := unix.KeyctlSearch(sess, "keyring", "_evm", 0); err == nil {
@@ -279,7 +279,7 @@ func TestEVMCertificatesCountForTheX509Bit(t *testing.T) {
 	root, _ = certRoot(t, "etc/keys/evm/a.der")
 	must(t, os.WriteFile(filepath.Join(root, "etc/keys/evm/b.der"), []byte("\x30\x82\x01\x00broken"), 0o644))
 	a, _ = certAgent(t, root, Permissive)
-	if _, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{})); err == nil || n != 0 || !strings.Contains(err.Error(), "b.der") {
+	if _, n, _, err := a.loadEVMCertificates(a.waitInputs(&inputs{}), nil); err == nil || n != 0 || !strings.Contains(err.Error(), "b.der") {
 		t.Errorf("a bad certificate: %d, %v; want 0 and an error naming b.der", n, err)
 	}
 }

@@ -80,6 +80,9 @@ type Status struct {
 	// policy took (inputs.go); it overlaps the root wait when the files
 	// are in the initramfs.
 	InputsMS float64 `json:"inputs_ms,omitempty"`
+	// Trust is the chain from the firmware to the certificates loaded
+	// (TRUST=ca; truststatus.go).
+	Trust *TrustStatus `json:"trust,omitempty"`
 
 	start time.Time
 	path  string

@@ -56,6 +56,9 @@ func (s *Status) marshalIndent() []byte {
 	num("root_mounted_ms", s.RootMountedMS)
 	num("ready_ms", s.ReadyMS)
 	num("inputs_ms", s.InputsMS)
+	if s.Trust != nil {
+		f = append(f, jsonField{"trust", s.Trust.json(1)})
+	}
 	return jsonObject(0, f)
 }
 

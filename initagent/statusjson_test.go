@@ -25,6 +25,11 @@ func TestStatusMarshalMatchesEncodingJSON(t *testing.T) {
 		{Version: 1, Mode: "permissive", BreakGlass: true, AppraiseMode: "fix", SecureBoot: "not-efi", Keyrings: "sealed",
 			Enforcement: EnforcementOff, EnforcementDetail: "break-glass", Lockdown: "none", Warnings: []string{"a", "b <c>"}, Outcome: "switching"},
 		{Version: 1, Mode: "enforce", Warnings: []string{}, Outcome: "done"},
+		{Version: 1, Mode: "enforce", Outcome: "halted", Trust: &TrustStatus{Mode: TrustOwnerCA, CA: TrustCAStatus{KeyID: "00ff"}}},
+		{Version: 1, Mode: "enforce", Outcome: "switching", ReadyMS: 3, Trust: &TrustStatus{Mode: TrustOwnerCA,
+			CA: TrustCAStatus{KeyID: "2440", Found: true, Subject: "owner CA", Keyrings: []string{".machine", ".secondary_trusted_keys"}}, MachineKeyringTrusted: true,
+			Keyrings: []TrustKeyringStatus{{Name: "_ima_ca", Parent: "_ima", Closed: true, Certificates: []TrustedCertStatus{{File: "/etc/keys/ima/r.der", Subject: "CN=r", KeyID: "8ec5f078"}}},
+				{Name: "_evm_ca", Parent: "_evm", Certificates: []TrustedCertStatus{}}}}},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
@@ -56,6 +61,9 @@ func TestStatusMarshalMatchesEncodingJSON(t *testing.T) {
 		for range rng.IntN(3) {
 			s.Warnings = append(s.Warnings, pick(tricky))
 		}
+		if rng.IntN(2) == 0 {
+			s.Trust = randomTrust(rng, pick)
+		}
 		if n := rng.IntN(5); n > 0 {
 			for range n {
 				s.Steps = append(s.Steps, StepStatus{Name: pick(tricky), Result: pick(tricky), Detail: pick(tricky), StartMS: pickf(), DurationMS: pickf()})
@@ -72,6 +80,35 @@ func TestStatusMarshalMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("case %d: hand encoder differs from encoding/json\n got: %s\nwant: %s", i, got, want)
 		}
 	}
+}
+
+func randomTrust(rng *rand.Rand, pick func([]string) string) *TrustStatus {
+	tricky := []string{"", "_ima_ca", "quote \" <&>", "caf\u00e9"}
+	strs := func() []string {
+		switch rng.IntN(3) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		return []string{pick(tricky), pick(tricky)}
+	}
+	t := &TrustStatus{Mode: TrustMode(pick(tricky)), MachineKeyringTrusted: rng.IntN(2) == 0,
+		CA: TrustCAStatus{KeyID: pick(tricky), Found: rng.IntN(2) == 0, Subject: pick(tricky), Keyrings: strs()}}
+	if rng.IntN(3) > 0 {
+		t.Keyrings = []TrustKeyringStatus{}
+		for range rng.IntN(3) {
+			k := TrustKeyringStatus{Name: pick(tricky), Parent: pick(tricky), Closed: rng.IntN(2) == 0}
+			if rng.IntN(3) > 0 {
+				k.Certificates = []TrustedCertStatus{}
+				for range rng.IntN(3) {
+					k.Certificates = append(k.Certificates, TrustedCertStatus{File: pick(tricky), Subject: pick(tricky), KeyID: pick(tricky)})
+				}
+			}
+			t.Keyrings = append(t.Keyrings, k)
+		}
+	}
+	return t
 }
 
 // A value json cannot encode is written as null, so a report is never lost.

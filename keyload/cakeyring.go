@@ -81,15 +81,23 @@ func OpenCAKeyring(parent KernelKeyring, ca TrustedKey) (ring, sealed KernelKeyr
 }
 
 // CloseCAKeyring takes write (and, always, setattr and link) away from a
-// CA keyring once its certificates are loaded; with open set, the possessor
-// and the owner keep write, so more certificates the CA signed may be added.
-func CloseCAKeyring(ring KernelKeyring, open bool) error {
+// CA keyring once its certificates are loaded; with open set
+// (KEYRINGS=open), the possessor and the owner keep write, so more
+// certificates the CA signed may be added. It reports as Seal does, How
+// "CA keyring closed" or "CA keyring open".
+func CloseCAKeyring(ring KernelKeyring, open bool) (SealReport, error) {
+	rep := SealReport{Ring: ring, How: "CA keyring closed"}
 	perm := uint32(caRingClosedPerm)
 	if open {
-		perm = caRingOpenPerm
+		rep.How, perm = "CA keyring open", caRingOpenPerm
 	}
 	if err := unix.KeyctlSetperm(ring.ID, perm); err != nil {
-		return fmt.Errorf("close %s (permissions %#x): %s: %w", ring, perm, unix.ErrnoName(ringErrno(err)), err)
+		return rep, fmt.Errorf("close %s (permissions %#x): %s: %w", ring, perm, unix.ErrnoName(ringErrno(err)), err)
 	}
-	return nil
+	keys, err := RingKeys(ring.ID)
+	if err != nil {
+		return rep, fmt.Errorf("close %s: closed, but %w", ring, err)
+	}
+	rep.Keys = len(keys)
+	return rep, nil
 }

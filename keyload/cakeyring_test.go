@@ -160,8 +160,8 @@ func TestCAKeyringTakesOnlyWhatTheCASigned(t *testing.T) {
 
 	// Closed: nothing more, not even a certificate the CA signed, and the
 	// permissions cannot be given back.
-	if err := CloseCAKeyring(ring, false); err != nil {
-		t.Fatal(err)
+	if rep, err := CloseCAKeyring(ring, false); err != nil || rep.Keys != 1 || !strings.Contains(rep.String(), "test owner CA") {
+		t.Fatalf("close: %+v (%s), %v; want 1 key, the CA named", rep, rep, err)
 	}
 	if _, err := unix.AddKey("asymmetric", "", release2DER, ring.ID); !errors.Is(err, unix.EACCES) {
 		t.Errorf("add to the closed CA keyring: %v, want EACCES", err)
@@ -194,7 +194,7 @@ func TestCAKeyringLeftOpenTakesMoreFromTheCAOnly(t *testing.T) {
 	if ring.Name != "_evm_ca" {
 		t.Errorf("name %s", ring.Name)
 	}
-	if err := CloseCAKeyring(ring, true); err != nil {
+	if _, err := CloseCAKeyring(ring, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := unix.AddKey("asymmetric", "", release2DER, ring.ID); err != nil {

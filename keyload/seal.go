@@ -37,8 +37,9 @@ import (
 type SealReport struct {
 	// Ring is the ring, marked Sealed unless the kernel restricted it.
 	Ring KernelKeyring
-	// How: "sealed" (no-type restriction) or "kernel-restricted" (the
-	// kernel's own trusted .ima/.evm).
+	// How: "sealed" (no-type restriction), "kernel-restricted" (the
+	// kernel's own trusted .ima/.evm), or, for a CA keyring
+	// (CloseCAKeyring), "CA keyring closed" or "CA keyring open".
 	How string
 	// Keys is how many keys (a nested keyring counts as one) the ring
 	// held when it was closed.
@@ -46,8 +47,13 @@ type SealReport struct {
 }
 
 func (r SealReport) String() string {
-	if r.How == "kernel-restricted" {
+	switch r.How {
+	case "kernel-restricted":
 		return fmt.Sprintf("%s: the kernel's own keyring, restricted by the kernel to certificates signed by its trusted keys", r.Ring)
+	case "CA keyring closed":
+		return fmt.Sprintf("%s closed, %d key(s), each signed by the owner's CA %q: no add or link for anyone, for good (no write, link or setattr)", r.Ring, r.Keys, r.Ring.CA.Subject)
+	case "CA keyring open":
+		return fmt.Sprintf("%s open to certificates the owner's CA %q signed, %d key(s)", r.Ring, r.Ring.CA.Subject, r.Keys)
 	}
 	return fmt.Sprintf("%s sealed, %d key(s): every later add or link is refused (EPERM)", r.Ring, r.Keys)
 }

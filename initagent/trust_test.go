@@ -1,0 +1,249 @@
+package initagent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/imaboot/imaboot/keyload"
+)
+
+func TestTrustConfig(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "imaboot.conf")
+	for _, tc := range []struct{ src, err string }{
+		{"TRUST=ca\nTRUST_CA=24:40:E8:1D:05:D0:64:92:F9:09:D1:58:7C:36:9F:DD:8E:C5:F0:78\n", ""},
+		{"TRUST=none\n", ""},
+		{"TRUST=ca\n", "TRUST=ca needs TRUST_CA"},
+		{"TRUST=firmware\n", "TRUST must be none or ca"},
+		{"TRUST=ca\nTRUST_CA=8ec5f078\n", "whole SubjectKeyIdentifier"},
+	} {
+		must(t, os.WriteFile(conf, []byte(tc.src), 0o644))
+		c, err := LoadConfig(conf, nil)
+		if tc.err == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tc.src, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), conf) {
+			t.Errorf("%q: %v, want an error naming the file and %q", tc.src, err, tc.err)
+		}
+		_ = c
+	}
+	c, _ := LoadConfig(filepath.Join(dir, "absent"), nil)
+	if c.Trust != TrustAny {
+		t.Errorf("default TRUST %q", c.Trust)
+	}
+}
+
+// trustPKI is an owner's CA and certificates, made with crypto/x509.
+type trustPKI struct {
+	caDER []byte
+	ca    *x509.Certificate
+	key   *rsa.PrivateKey
+}
+
+func newTrustCert(t *testing.T, cn string, parent *trustPKI, isCA bool) *trustPKI {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	ski := sha1.Sum(pub)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), SubjectKeyId: ski[:],
+		IsCA: isCA, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	pc, pk := tmpl, key
+	if parent != nil {
+		pc, pk = parent.ca, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, pc, &key.PublicKey, pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &trustPKI{caDER: der, ca: c, key: key}
+}
+
+// trustAgent is an agent with TRUST=ca whose kernel trusts ca: the CA's key
+// stands in the test's session keyring, where the kernel would have it in
+// .machine; _ima and _evm are made in the session too. files maps root
+// paths to certificates.
+func trustAgent(t *testing.T, mode Mode, ca *trustPKI, enrolled bool, files map[string][]byte) (*Agent, int) {
+	t.Helper()
+	root := t.TempDir()
+	for p, der := range files {
+		p = filepath.Join(root, p)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, der, 0o644))
+	}
+	a, sess := certAgent(t, root, mode)
+	a.Config.Trust, a.Config.TrustCA = TrustOwnerCA, hex.EncodeToString(ca.ca.SubjectKeyId)
+	kk := keyload.KernelKeys{Rings: map[string]int{keyload.RingMachine: 1, keyload.RingBuiltin: 2}, MachineTrusted: true}
+	if enrolled {
+		serial, err := unix.AddKey("asymmetric", "", ca.caDER, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kk.Keys = []keyload.TrustedKey{{Serial: serial, Subject: ca.ca.Subject.CommonName, ID: a.Config.TrustCA, Rings: []string{keyload.RingMachine, keyload.RingSecondary}}}
+	}
+	a.kernelKeys = func() (keyload.KernelKeys, error) { return kk, nil }
+	return a, sess
+}
+
+// runCertSteps runs trust-ca, the two certificate steps and seal-keyrings
+// as Boot does.
+func runCertSteps(a *Agent) error {
+	in := &inputs{}
+	var ca *caRings
+	var ima, evm keyload.KernelKeyring
+	return a.RunSteps(context.Background(), []Step{
+		{Name: "trust-ca", Run: func(context.Context) (d string, err error) { d, ca, err = a.trustCA(a.waitInputs(in)); return }},
+		{Name: "ima-certificates", Run: func(context.Context) (d string, err error) {
+			d, ima, err = a.loadIMACertificates(a.waitInputs(in), ca)
+			return
+		}},
+		{Name: "evm-certificates", Run: func(context.Context) (d string, err error) {
+			d, _, evm, err = a.loadEVMCertificates(a.waitInputs(in), ca)
+			return
+		}},
+		{Name: "seal-keyrings", Run: func(context.Context) (string, error) {
+			return a.sealKeyrings(append(ca.sealedParents(), ima, evm)...)
+		}},
+	})
+}
+
+func TestTrustCALoadsOnlyWhatTheOwnersCASigned(t *testing.T) {
+	ca := newTrustCert(t, "owner CA", nil, true)
+	other := newTrustCert(t, "other CA", nil, true)
+	release := newTrustCert(t, "release", ca, false)
+	evmRelease := newTrustCert(t, "evm release", ca, false)
+	a, sess := trustAgent(t, Enforce, ca, true, map[string][]byte{
+		"etc/keys/ima/release.der": release.caDER,
+		"etc/keys/evm/evm.der":     evmRelease.caDER,
+	})
+	if err := runCertSteps(a); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Status.Trust
+	if st == nil || !st.CA.Found || st.CA.Subject != "owner CA" || len(st.Keyrings) != 2 {
+		t.Fatalf("trust status %+v", st)
+	}
+	for _, k := range st.Keyrings {
+		if !k.Closed || len(k.Certificates) != 1 {
+			t.Errorf("keyring %+v: want closed with one certificate", k)
+		}
+	}
+	if st.Keyrings[0].Name != "_ima_ca" || st.Keyrings[0].Certificates[0].File != filepath.Join(a.NewRoot, "etc/keys/ima/release.der") {
+		t.Errorf("keyring %+v", st.Keyrings[0])
+	}
+	detail := a.Status.Steps[0].Detail
+	if !strings.Contains(detail, `owner's CA "owner CA"`) || !strings.Contains(detail, ".machine") || !strings.Contains(detail, "_ima and _evm accept only") {
+		t.Errorf("trust-ca detail %q", detail)
+	}
+	// Nothing more enters, by either route: _ima itself, or its CA keyring.
+	imaRing, err := unix.KeyctlSearch(sess, "keyring", "_ima", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caRing, err := unix.KeyctlSearch(imaRing, "keyring", "_ima_ca", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := newTrustCert(t, "more", ca, false)
+	if _, err := unix.AddKey("asymmetric", "", other.caDER, imaRing); !errors.Is(err, unix.EPERM) {
+		t.Errorf("add to _ima after loading: %v, want EPERM", err)
+	}
+	if _, err := unix.AddKey("asymmetric", "", more.caDER, caRing); !errors.Is(err, unix.EACCES) {
+		t.Errorf("add a CA-signed certificate to the closed _ima_ca: %v, want EACCES", err)
+	}
+	// The IMA lookup, recursive from _ima, finds the release certificate.
+	if _, err := unix.KeyctlSearch(imaRing, "asymmetric", "id:"+hex.EncodeToString(release.ca.SubjectKeyId[16:]), 0); err != nil {
+		t.Errorf("release certificate not found from _ima: %v", err)
+	}
+}
+
+func TestTrustCARefusesCertificatesOutsideTheChain(t *testing.T) {
+	ca := newTrustCert(t, "owner CA", nil, true)
+	other := newTrustCert(t, "other CA", nil, true)
+	release := newTrustCert(t, "release", ca, false)
+	byOther := newTrustCert(t, "signed elsewhere", other, false)
+	self := newTrustCert(t, "self-signed", nil, false)
+	for name, der := range map[string][]byte{"other.der": byOther.caDER, "self.der": self.caDER} {
+		a, _ := trustAgent(t, Enforce, ca, true, map[string][]byte{"etc/keys/ima/10-release.der": release.caDER, "etc/keys/ima/" + name: der})
+		err := runCertSteps(a)
+		var se *StepError
+		if !errors.As(err, &se) || se.Step != "ima-certificates" {
+			t.Fatalf("%s: %v, want ima-certificates to fail", name, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{name, `not signed by the owner's CA "owner CA", key id ` + a.Config.TrustCA, "ENOKEY"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: error lacks %q: %s", name, want, msg)
+			}
+		}
+		// The boot stops here: seal-keyrings does not run.
+		if k := a.Status.Trust.Keyrings[0]; len(k.Certificates) != 1 {
+			t.Errorf("%s: CA keyring %+v, want the release certificate only", name, k)
+		}
+	}
+}
+
+func TestTrustCAWithoutTheCAEnrolled(t *testing.T) {
+	ca := newTrustCert(t, "owner CA", nil, true)
+	release := newTrustCert(t, "release", ca, false)
+	files := map[string][]byte{"etc/keys/ima/release.der": release.caDER}
+
+	a, _ := trustAgent(t, Enforce, ca, false, files)
+	err := runCertSteps(a)
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "trust-ca" || !strings.Contains(err.Error(), "not among the keys the kernel trusts") || !strings.Contains(err.Error(), a.Config.TrustCA) {
+		t.Fatalf("enforce without the CA: %v", err)
+	}
+	if st := a.Status.Trust; st == nil || st.CA.Found {
+		t.Errorf("trust status %+v, want the CA not found", st)
+	}
+
+	// Permissive: a warning, and the certificates load as without TRUST=ca;
+	// the status says the CA was not found and no CA keyring holds them.
+	a, sess := trustAgent(t, Permissive, ca, false, files)
+	if err := runCertSteps(a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Status.Steps[0].Result != ResultWarned || a.Status.Steps[1].Result != ResultOK {
+		t.Errorf("steps %+v", a.Status.Steps)
+	}
+	if st := a.Status.Trust; st.CA.Found || len(st.Keyrings) != 0 {
+		t.Errorf("trust status %+v", st)
+	}
+	if !ringHolds(t, sess, "_ima", hex.EncodeToString(release.ca.SubjectKeyId[16:])) {
+		t.Error("permissive: the certificate did not load into _ima")
+	}
+}
+
+func TestTrustNoneSkips(t *testing.T) {
+	a, _ := certAgent(t, t.TempDir(), Enforce)
+	_, ca, err := a.trustCA(a.waitInputs(&inputs{}))
+	var skip skipped
+	if !errors.As(err, &skip) || ca != nil || a.Status.Trust != nil {
+		t.Errorf("TRUST=none: %v %+v %+v", err, ca, a.Status.Trust)
+	}
+}
