@@ -11,6 +11,7 @@ import (
 	"github.com/imaboot/imaboot/deb"
 	"github.com/imaboot/imaboot/imasigs"
 	"github.com/imaboot/imaboot/integration/fixture"
+	"github.com/imaboot/imaboot/ownerca"
 	"github.com/imaboot/imaboot/relabel"
 )
 
@@ -317,6 +318,59 @@ func TestKeyPackage(t *testing.T) {
 	}
 	if _, err := WriteKeyPackage(KeyPackage{Name: "Bad Name", Version: "1", Cert: c}, dir); err == nil {
 		t.Error("a bad name was accepted")
+	}
+}
+
+// With the owner's CA, the package ships the CA's certificate beside the
+// release certificate, and refuses a certificate the CA did not sign.
+func TestKeyPackageWithCA(t *testing.T) {
+	fixture.NeedTools(t, "dpkg", "dpkg-deb")
+	dir := t.TempDir()
+	ca, err := ownerca.NewCA(ownerca.Options{Subject: "site CA", Bits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := ownerca.Issue(ca, ownerca.Options{Subject: "site release"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFiles, _ := ca.Write(filepath.Join(dir, "ca"))
+	relFiles, _ := rel.Write(filepath.Join(dir, "release"))
+	caCert, err := LoadCert(caFiles.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCert(relFiles.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := WriteKeyPackage(KeyPackage{Name: "site", Version: "3", Cert: c, CA: &caCert}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := run(t, "dpkg-deb", "--info", p)
+	if !strings.Contains(info, "TRUST_CA="+ownerca.KeyID(ca.Cert)) {
+		t.Errorf("description does not give TRUST_CA:\n%s", info)
+	}
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(root, "var/lib/dpkg/info"), 0o755)
+	os.MkdirAll(filepath.Join(root, "var/lib/dpkg/updates"), 0o755)
+	write(t, filepath.Join(root, "var/lib/dpkg/status"), "", 0o644)
+	run(t, "dpkg", "--root="+root, "--force-not-root", "--log=/dev/null", "-i", p)
+	for path, want := range map[string][]byte{"etc/keys/ima/site.der": rel.Cert.Raw, "usr/share/imaboot/ca/site.der": ca.Cert.Raw} {
+		if got, err := os.ReadFile(filepath.Join(root, path)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	run(t, "dpkg", "--root="+root, "--force-not-root", "--log=/dev/null", "-V", "site-ima-signing-key")
+
+	self, _ := newKey(t, dir, "rsa")
+	sc, _ := LoadCert(self.CertPEM)
+	if _, err := WriteKeyPackage(KeyPackage{Name: "rogue", Version: "1", Cert: sc, CA: &caCert}, dir); err == nil || !strings.Contains(err.Error(), "refused under TRUST=ca") {
+		t.Errorf("a certificate the CA did not sign: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rogue-ima-signing-key_1_all.deb")); err == nil {
+		t.Error("a package was written for a refused certificate")
 	}
 }
 

@@ -4,13 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/md5"
+	"crypto/x509"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/imaboot/imaboot/deb"
 	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/ownerca"
 )
 
 // KeyPackage describes the package that installs a certificate where
@@ -20,6 +23,11 @@ type KeyPackage struct {
 	Cert          keyload.Certificate
 	Maintainer    string    // default "imaboot-debsign <root@localhost>"
 	ModTime       time.Time // of every member; zero: now (a fixed time makes the package reproducible)
+	// CA, when set, is the owner's CA that signed Cert (TRUST=ca): the
+	// package is written only if the kernel will accept Cert under it, and
+	// it installs the CA's certificate too, as /usr/share/imaboot/ca/NAME.der,
+	// for mokutil --import.
+	CA *keyload.Certificate
 }
 
 var (
@@ -64,14 +72,43 @@ func BuildKeyPackage(k KeyPackage) (*deb.Package, error) {
 		now = time.Now().Truncate(time.Second)
 	}
 	certPath := "etc/keys/ima/" + k.Name + ".der"
+	files := []struct {
+		path string
+		data []byte
+	}{{certPath, der}}
+	dirs := []string{"./", "./etc/", "./etc/keys/", "./etc/keys/ima/"}
+	description := ""
+	if k.CA != nil {
+		id, err := k.verifyCA()
+		if err != nil {
+			return nil, err
+		}
+		caPath := "usr/share/imaboot/ca/" + k.Name + ".der"
+		files = append(files, struct {
+			path string
+			data []byte
+		}{caPath, k.CA.DER})
+		dirs = append(dirs, "./usr/", "./usr/share/", "./usr/share/imaboot/", "./usr/share/imaboot/ca/")
+		description = fmt.Sprintf(` It is signed by the owner's CA %s (key id %s), whose
+ certificate is /%s: enroll it once per machine
+ (mokutil --import, imaboot-ca enroll) and set TRUST=ca and
+ TRUST_CA=%s in /etc/imaboot/imaboot.conf.
+`, k.CA.Subject, id, caPath, id)
+	}
 
 	var data bytes.Buffer
 	tw := tar.NewWriter(&data)
-	for _, d := range []string{"./", "./etc/", "./etc/keys/", "./etc/keys/ima/"} {
+	for _, d := range dirs {
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755, ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
 	}
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "./" + certPath, Mode: 0o644, Size: int64(len(der)), ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
-	tw.Write(der)
+	size := 0
+	var md5sums strings.Builder
+	for _, f := range files {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "./" + f.path, Mode: 0o644, Size: int64(len(f.data)), ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
+		tw.Write(f.data)
+		size += len(f.data)
+		fmt.Fprintf(&md5sums, "%x  %s\n", md5.Sum(f.data), f.path)
+	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
@@ -87,12 +124,11 @@ Description: IMA signing certificate %s
  The certificate whose key signs this site's packages for IMA
  (imaboot-debsign). imaboot's initramfs hooks load it from
  /etc/keys/ima/ into the kernel's .ima keyring.
-`, k.Name, k.Version, k.Maintainer, (len(der)+1023)/1024, k.Cert.Subject)
-	md5sums := fmt.Sprintf("%x  %s\n", md5.Sum(der), certPath)
+%s`, k.Name, k.Version, k.Maintainer, (size+1023)/1024, k.Cert.Subject, description)
 	var ctl bytes.Buffer
 	tw = tar.NewWriter(&ctl)
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "./", Mode: 0o755, ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
-	for _, f := range []struct{ name, body string }{{"control", control}, {"md5sums", md5sums}} {
+	for _, f := range []struct{ name, body string }{{"control", control}, {"md5sums", md5sums.String()}} {
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "./" + f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
 		tw.Write([]byte(f.body))
 	}
@@ -100,6 +136,26 @@ Description: IMA signing certificate %s
 		return nil, err
 	}
 	return deb.New(ctl.Bytes(), data.Bytes(), deb.XZ, now.Unix())
+}
+
+// verifyCA checks that the kernel will accept the certificate under
+// TRUST=ca with k.CA, and returns the CA's key id.
+func (k KeyPackage) verifyCA() (string, error) {
+	ca, err := x509.ParseCertificate(k.CA.DER)
+	if err != nil {
+		return "", fmt.Errorf("keypkg: CA %s: %w", k.CA.File, err)
+	}
+	cert, err := x509.ParseCertificate(k.Cert.DER)
+	if err != nil {
+		return "", fmt.Errorf("keypkg: certificate %s: %w", k.Cert.File, err)
+	}
+	if !ca.IsCA || len(ca.SubjectKeyId) == 0 {
+		return "", fmt.Errorf("keypkg: %s is not a CA certificate with a SubjectKeyIdentifier", k.CA.File)
+	}
+	if err := ownerca.Verify(ca, cert).Err(); err != nil {
+		return "", fmt.Errorf("keypkg: %s would be refused under TRUST=ca with the CA %s: %w", k.Cert.File, k.CA.File, err)
+	}
+	return ownerca.KeyID(ca), nil
 }
 
 // LoadCert reads the one certificate of a PEM or DER file (keyload's

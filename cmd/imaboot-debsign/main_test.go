@@ -35,7 +35,7 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	// Every flag is in the help text.
-	for _, f := range []string{"--key", "--cert", "--hash", "-o OUT", "--repo", "-q", "keypkg", "--name", "--version", "mirror"} {
+	for _, f := range []string{"--key", "--cert", "--hash", "-o OUT", "--repo", "-q", "keypkg", "--name", "--version", "mirror", "--ca CA"} {
 		if !strings.Contains(usageSign, f) {
 			t.Errorf("usage lacks %s", f)
 		}

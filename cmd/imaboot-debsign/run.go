@@ -110,6 +110,7 @@ func runKeypkg(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "")
 	version := fs.String("version", "", "")
 	cert := fs.String("cert", "", "")
+	ca := fs.String("ca", "", "")
 	out := fs.String("o", "", "")
 	if code, done := parse(fs, args, usageKeypkg, stdout, stderr); done {
 		return code
@@ -122,7 +123,16 @@ func runKeypkg(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
 		return exitFailed
 	}
-	p, err := debsign.WriteKeyPackage(debsign.KeyPackage{Name: *name, Version: *version, Cert: c}, *out)
+	k := debsign.KeyPackage{Name: *name, Version: *version, Cert: c}
+	if *ca != "" {
+		caCert, err := debsign.LoadCert(*ca)
+		if err != nil {
+			fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
+			return exitFailed
+		}
+		k.CA = &caCert
+	}
+	p, err := debsign.WriteKeyPackage(k, *out)
 	if err != nil {
 		fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
 		return exitFailed

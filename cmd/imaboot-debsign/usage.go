@@ -3,7 +3,7 @@ package main
 const usageSign = `usage: imaboot-debsign --key PEM --cert CERT [--hash sha256|sha512] [-o OUT] PKG.deb
        imaboot-debsign --key PEM --cert CERT [--hash ...] DIR
        imaboot-debsign --key PEM --cert CERT [--hash ...] --repo DIR
-       imaboot-debsign keypkg --name NAME --version VER --cert CERT -o DIR
+       imaboot-debsign keypkg --name NAME --version VER --cert CERT [--ca CA] -o DIR
        imaboot-debsign mirror [--config FILE] [OPTIONS]   (see mirror --help)
 
 Signs every regular file of a .deb (and its maintainer scripts) for IMA and
@@ -24,10 +24,15 @@ Configuration (conffiles, files under /etc) is not signed unless executable.
 Exit status: 0 all packages signed, 1 a package failed, 2 usage error.
 `
 
-const usageKeypkg = `usage: imaboot-debsign keypkg --name NAME --version VER --cert CERT -o DIR
+const usageKeypkg = `usage: imaboot-debsign keypkg --name NAME --version VER --cert CERT [--ca CA] -o DIR
 
 Writes DIR/NAME-ima-signing-key_VER_all.deb, which installs the certificate
 (DER) as /etc/keys/ima/NAME.der, where imaboot's initramfs hooks find it.
+
+  --ca CA   the owner's CA that signed CERT (TRUST=ca, imaboot-ca): the
+            package is written only if the kernel will accept CERT under
+            that CA, and also installs the CA's certificate as
+            /usr/share/imaboot/ca/NAME.der (for mokutil --import)
 
 Exit status: 0 written, 1 failed, 2 usage error.
 `

@@ -26,7 +26,10 @@ type Options struct {
 	Initrd string   // initramfs
 	Disks  []string // raw images, attached as virtio disks vda, vdb, ...
 	Append string   // kernel command line (console=ttyS0 is added)
-	Memory int      // MiB; default 512
+	// UEFI, when set, boots firmware instead of Kernel and Initrd: the
+	// boot loader on UEFI.ESP finds the kernel and its command line.
+	UEFI   *UEFI
+	Memory int // MiB; default 512
 	// TPMState, when set, is a swtpm state directory: a TPM 2.0 is attached
 	// and its state survives the machine (reboot the same "machine" by
 	// starting another with the same directory).
@@ -35,9 +38,25 @@ type Options struct {
 	Echo io.Writer
 }
 
+// UEFI is the firmware of a machine that boots like a PC: OVMF in two flash
+// chips (its code, read-only, and its variable store, which keeps what the
+// boot writes: Machine Owner Keys, boot entries) and an EFI system
+// partition. With SecureBoot the machine is a q35 with SMM, and the code is
+// the build of OVMF that enforces Secure Boot (OVMF_CODE_4M.secboot.fd):
+// only SMM may write its authenticated variables.
+type UEFI struct {
+	Code, Vars string
+	// ESP is a raw disk image holding the EFI system partition; it is
+	// attached after Options.Disks (so the root stays vda), first in the
+	// firmware's boot order.
+	ESP        string
+	SecureBoot bool
+}
+
 // Machine is a running QEMU.
 type Machine struct {
 	cmd   *exec.Cmd
+	stdin io.WriteCloser
 	swtpm *exec.Cmd
 	done  chan struct{}
 	err   error
@@ -59,11 +78,25 @@ func Start(opts Options) (*Machine, error) {
 	args := []string{
 		"-accel", "tcg", "-cpu", "max", "-m", fmt.Sprint(opts.Memory), "-nodefaults", "-display", "none",
 		"-no-reboot", "-serial", "stdio",
-		"-kernel", opts.Kernel, "-initrd", opts.Initrd,
-		"-append", strings.TrimSpace("console=ttyS0 panic=-1 " + opts.Append),
+	}
+	if opts.UEFI == nil {
+		args = append(args, "-kernel", opts.Kernel, "-initrd", opts.Initrd,
+			"-append", strings.TrimSpace("console=ttyS0 panic=-1 "+opts.Append))
 	}
 	for _, d := range opts.Disks {
 		args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
+	}
+	if u := opts.UEFI; u != nil {
+		if u.SecureBoot {
+			args = append(args, "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on")
+		} else {
+			args = append(args, "-machine", "q35")
+		}
+		args = append(args,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+u.Code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+u.Vars,
+			"-drive", "if=none,format=raw,id=esp,file="+u.ESP,
+			"-device", "virtio-blk-pci,drive=esp,bootindex=0")
 	}
 	if opts.TPMState != "" {
 		sock := filepath.Join(opts.TPMState, "ctrl.sock")
@@ -91,6 +124,14 @@ func Start(opts Options) (*Machine, error) {
 	}
 	m.cmd.Stdout = w
 	m.cmd.Stderr = w
+	// The serial console's input: what Send types. Held open for the
+	// machine's life (QEMU reads nothing until something is sent).
+	stdin, err := m.cmd.StdinPipe()
+	if err != nil {
+		m.stopTPM()
+		return nil, err
+	}
+	m.stdin = stdin
 	if err := m.cmd.Start(); err != nil {
 		m.stopTPM()
 		return nil, fmt.Errorf("start qemu: %w", err)
@@ -142,22 +183,41 @@ func (m *Machine) Console() string {
 	return m.console.String()
 }
 
+// Mark is a position in the console: ExpectFrom looks only after it.
+func (m *Machine) Mark() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.console.Len()
+}
+
+// Send types s on the serial console (firmware menus, a shell).
+func (m *Machine) Send(s string) error {
+	_, err := io.WriteString(m.stdin, s)
+	return err
+}
+
 // ErrExited is returned by Expect when the machine stopped first.
 var ErrExited = errors.New("machine exited")
 
 // Expect waits until the console matches re and returns the first match's
 // submatches (whole match first).
 func (m *Machine) Expect(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+	return m.ExpectFrom(0, re, timeout)
+}
+
+// ExpectFrom is Expect on the console after mark (Mark).
+func (m *Machine) ExpectFrom(mark int, re *regexp.Regexp, timeout time.Duration) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	since := func() string { return m.Console()[mark:] }
 	for {
-		if sm := re.FindStringSubmatch(m.Console()); sm != nil {
+		if sm := re.FindStringSubmatch(since()); sm != nil {
 			return sm, nil
 		}
 		select {
 		case <-m.changed:
 		case <-m.done:
-			if sm := re.FindStringSubmatch(m.Console()); sm != nil {
+			if sm := re.FindStringSubmatch(since()); sm != nil {
 				return sm, nil
 			}
 			return nil, fmt.Errorf("waiting for %q: %w (%v)", re, ErrExited, m.err)
