@@ -91,7 +91,11 @@ func (a *Agent) trustCA(in *inputs) (string, *caRings, error) {
 	if in.kernelKeys.MachineTrusted && ca.Rings[0] == keyload.RingMachine {
 		where += " (shim's MokListTrustedRT: .machine is linked into .secondary_trusted_keys)"
 	}
-	return fmt.Sprintf("owner's CA %q, key id %s, found in %s; %s accept only certificates it signed", ca.Subject, ca.ID, where, strings.Join(names, " and ")), rings, nil
+	verb := "accepts"
+	if len(names) > 1 {
+		verb = "accept"
+	}
+	return fmt.Sprintf("owner's CA %q, key id %s, found in %s; %s %s only certificates it signed", ca.Subject, ca.ID, where, strings.Join(names, " and "), verb), rings, nil
 }
 
 // recordCACertificates puts what a CA keyring took into the status file's

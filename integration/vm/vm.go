@@ -46,9 +46,9 @@ type Options struct {
 // only SMM may write its authenticated variables.
 type UEFI struct {
 	Code, Vars string
-	// ESP is a raw disk image holding the EFI system partition; it is
-	// attached after Options.Disks (so the root stays vda), first in the
-	// firmware's boot order.
+	// ESP is a raw disk image holding the EFI system partition, first in
+	// the firmware's boot order. QEMU puts its device before the
+	// Options.Disks (the guest sees it as vda): find the root by label.
 	ESP        string
 	SecureBoot bool
 }
