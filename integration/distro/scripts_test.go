@@ -50,7 +50,7 @@ func TestScriptsShellcheck(t *testing.T) {
 // look, executable where they are run.
 func TestInstallLayout(t *testing.T) {
 	bin := t.TempDir()
-	for _, b := range []string{"imaboot-init", "imaboot-policygen", "imaboot-relabel", "imaboot-seal", "imaboot-mkinitramfs"} {
+	for _, b := range []string{"imaboot-init", "imaboot-policygen", "imaboot-relabel", "imaboot-seal", "imaboot-mkinitramfs", "imaboot-ca"} {
 		if err := os.WriteFile(filepath.Join(bin, b), []byte("#!/bin/sh\necho "+b+"\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -66,6 +66,7 @@ func TestInstallLayout(t *testing.T) {
 		"usr/local/bin/imaboot-policygen":                       0o755,
 		"usr/local/bin/imaboot-seal":                            0o755,
 		"usr/local/bin/imaboot-mkinitramfs":                     0o755,
+		"usr/local/bin/imaboot-ca":                              0o755,
 		"usr/lib/dracut/modules.d/98imaboot/module-setup.sh":    0o755,
 		"usr/lib/dracut/modules.d/98imaboot/imaboot-hook.sh":    0o755,
 		"usr/lib/dracut/modules.d/98imaboot/imaboot.service":    0o644,
