@@ -237,7 +237,9 @@ func splitAsymmetricName(d string) (subject, id string) {
 // It must be whole bytes, at least 8 of them: the 4-byte key id of an IMA
 // signature names a key among the few in _ima, not an authority to trust.
 func NormalizeKeyID(s string) (string, error) {
-	id := strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(s)))
+	// Colons and spaces as openssl and mokutil print it; no strings.Replacer
+	// (its generic machinery would cost the static agent ~10 KB).
+	id := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(s), ":", ""), " ", ""))
 	if id == "" {
 		return "", errors.New("empty key id")
 	}
