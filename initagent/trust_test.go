@@ -2,23 +2,17 @@ package initagent
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/imaboot/imaboot/keyload"
+	"github.com/imaboot/imaboot/ownerca"
 )
 
 func TestTrustConfig(t *testing.T) {
@@ -50,44 +44,28 @@ func TestTrustConfig(t *testing.T) {
 	}
 }
 
-// trustPKI is an owner's CA and certificates, made with crypto/x509.
-type trustPKI struct {
-	caDER []byte
-	ca    *x509.Certificate
-	key   *rsa.PrivateKey
-}
-
-func newTrustCert(t *testing.T, cn string, parent *trustPKI, isCA bool) *trustPKI {
+// trustCert makes a certificate with imaboot-ca's code: a CA (parent nil)
+// or a release certificate parent signed.
+func trustCert(t *testing.T, cn string, parent *ownerca.KeyPair) *ownerca.KeyPair {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	var kp *ownerca.KeyPair
+	var err error
+	if parent == nil {
+		kp, err = ownerca.NewCA(ownerca.Options{Subject: cn, Bits: 2048})
+	} else {
+		kp, err = ownerca.Issue(parent, ownerca.Options{Subject: cn})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	ski := sha1.Sum(pub)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), SubjectKeyId: ski[:],
-		IsCA: isCA, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
-	pc, pk := tmpl, key
-	if parent != nil {
-		pc, pk = parent.ca, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, pc, &key.PublicKey, pk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &trustPKI{caDER: der, ca: c, key: key}
+	return kp
 }
 
 // trustAgent is an agent with TRUST=ca whose kernel trusts ca: the CA's key
 // stands in the test's session keyring, where the kernel would have it in
 // .machine; _ima and _evm are made in the session too. files maps root
 // paths to certificates.
-func trustAgent(t *testing.T, mode Mode, ca *trustPKI, enrolled bool, files map[string][]byte) (*Agent, int) {
+func trustAgent(t *testing.T, mode Mode, ca *ownerca.KeyPair, enrolled bool, files map[string][]byte) (*Agent, int) {
 	t.Helper()
 	root := t.TempDir()
 	for p, der := range files {
@@ -96,14 +74,14 @@ func trustAgent(t *testing.T, mode Mode, ca *trustPKI, enrolled bool, files map[
 		must(t, os.WriteFile(p, der, 0o644))
 	}
 	a, sess := certAgent(t, root, mode)
-	a.Config.Trust, a.Config.TrustCA = TrustOwnerCA, hex.EncodeToString(ca.ca.SubjectKeyId)
+	a.Config.Trust, a.Config.TrustCA = TrustOwnerCA, ownerca.KeyID(ca.Cert)
 	kk := keyload.KernelKeys{Rings: map[string]int{keyload.RingMachine: 1, keyload.RingBuiltin: 2}, MachineTrusted: true}
 	if enrolled {
-		serial, err := unix.AddKey("asymmetric", "", ca.caDER, sess)
+		serial, err := unix.AddKey("asymmetric", "", ca.Cert.Raw, sess)
 		if err != nil {
 			t.Fatal(err)
 		}
-		kk.Keys = []keyload.TrustedKey{{Serial: serial, Subject: ca.ca.Subject.CommonName, ID: a.Config.TrustCA, Rings: []string{keyload.RingMachine, keyload.RingSecondary}}}
+		kk.Keys = []keyload.TrustedKey{{Serial: serial, Subject: ca.Cert.Subject.CommonName, ID: a.Config.TrustCA, Rings: []string{keyload.RingMachine, keyload.RingSecondary}}}
 	}
 	a.kernelKeys = func() (keyload.KernelKeys, error) { return kk, nil }
 	return a, sess
@@ -132,13 +110,13 @@ func runCertSteps(a *Agent) error {
 }
 
 func TestTrustCALoadsOnlyWhatTheOwnersCASigned(t *testing.T) {
-	ca := newTrustCert(t, "owner CA", nil, true)
-	other := newTrustCert(t, "other CA", nil, true)
-	release := newTrustCert(t, "release", ca, false)
-	evmRelease := newTrustCert(t, "evm release", ca, false)
+	ca := trustCert(t, "owner CA", nil)
+	other := trustCert(t, "other CA", nil)
+	release := trustCert(t, "release", ca)
+	evmRelease := trustCert(t, "evm release", ca)
 	a, sess := trustAgent(t, Enforce, ca, true, map[string][]byte{
-		"etc/keys/ima/release.der": release.caDER,
-		"etc/keys/evm/evm.der":     evmRelease.caDER,
+		"etc/keys/ima/release.der": release.Cert.Raw,
+		"etc/keys/evm/evm.der":     evmRelease.Cert.Raw,
 	})
 	if err := runCertSteps(a); err != nil {
 		t.Fatal(err)
@@ -168,27 +146,27 @@ func TestTrustCALoadsOnlyWhatTheOwnersCASigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	more := newTrustCert(t, "more", ca, false)
-	if _, err := unix.AddKey("asymmetric", "", other.caDER, imaRing); !errors.Is(err, unix.EPERM) {
+	more := trustCert(t, "more", ca)
+	if _, err := unix.AddKey("asymmetric", "", other.Cert.Raw, imaRing); !errors.Is(err, unix.EPERM) {
 		t.Errorf("add to _ima after loading: %v, want EPERM", err)
 	}
-	if _, err := unix.AddKey("asymmetric", "", more.caDER, caRing); !errors.Is(err, unix.EACCES) {
+	if _, err := unix.AddKey("asymmetric", "", more.Cert.Raw, caRing); !errors.Is(err, unix.EACCES) {
 		t.Errorf("add a CA-signed certificate to the closed _ima_ca: %v, want EACCES", err)
 	}
 	// The IMA lookup, recursive from _ima, finds the release certificate.
-	if _, err := unix.KeyctlSearch(imaRing, "asymmetric", "id:"+hex.EncodeToString(release.ca.SubjectKeyId[16:]), 0); err != nil {
+	if _, err := unix.KeyctlSearch(imaRing, "asymmetric", "id:"+hex.EncodeToString(release.Cert.SubjectKeyId[16:]), 0); err != nil {
 		t.Errorf("release certificate not found from _ima: %v", err)
 	}
 }
 
 func TestTrustCARefusesCertificatesOutsideTheChain(t *testing.T) {
-	ca := newTrustCert(t, "owner CA", nil, true)
-	other := newTrustCert(t, "other CA", nil, true)
-	release := newTrustCert(t, "release", ca, false)
-	byOther := newTrustCert(t, "signed elsewhere", other, false)
-	self := newTrustCert(t, "self-signed", nil, false)
-	for name, der := range map[string][]byte{"other.der": byOther.caDER, "self.der": self.caDER} {
-		a, _ := trustAgent(t, Enforce, ca, true, map[string][]byte{"etc/keys/ima/10-release.der": release.caDER, "etc/keys/ima/" + name: der})
+	ca := trustCert(t, "owner CA", nil)
+	other := trustCert(t, "other CA", nil)
+	release := trustCert(t, "release", ca)
+	byOther := trustCert(t, "signed elsewhere", other)
+	self := trustCert(t, "self-signed", nil)
+	for name, der := range map[string][]byte{"other.der": byOther.Cert.Raw, "self.der": self.Cert.Raw} {
+		a, _ := trustAgent(t, Enforce, ca, true, map[string][]byte{"etc/keys/ima/10-release.der": release.Cert.Raw, "etc/keys/ima/" + name: der})
 		err := runCertSteps(a)
 		var se *StepError
 		if !errors.As(err, &se) || se.Step != "ima-certificates" {
@@ -208,9 +186,9 @@ func TestTrustCARefusesCertificatesOutsideTheChain(t *testing.T) {
 }
 
 func TestTrustCAWithoutTheCAEnrolled(t *testing.T) {
-	ca := newTrustCert(t, "owner CA", nil, true)
-	release := newTrustCert(t, "release", ca, false)
-	files := map[string][]byte{"etc/keys/ima/release.der": release.caDER}
+	ca := trustCert(t, "owner CA", nil)
+	release := trustCert(t, "release", ca)
+	files := map[string][]byte{"etc/keys/ima/release.der": release.Cert.Raw}
 
 	a, _ := trustAgent(t, Enforce, ca, false, files)
 	err := runCertSteps(a)
@@ -234,7 +212,7 @@ func TestTrustCAWithoutTheCAEnrolled(t *testing.T) {
 	if st := a.Status.Trust; st.CA.Found || len(st.Keyrings) != 0 {
 		t.Errorf("trust status %+v", st)
 	}
-	if !ringHolds(t, sess, "_ima", hex.EncodeToString(release.ca.SubjectKeyId[16:])) {
+	if !ringHolds(t, sess, "_ima", hex.EncodeToString(release.Cert.SubjectKeyId[16:])) {
 		t.Error("permissive: the certificate did not load into _ima")
 	}
 }

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -96,12 +95,7 @@ func expect(t testing.TB, m *vm.Machine, re string) []string {
 // status extracts the agent's status file as the root's init printed it.
 func status(t testing.TB, m *vm.Machine) initagent.Status {
 	t.Helper()
-	sm := expect(t, m, `(?s)ROOTINIT-STATUS-BEGIN\n(.*)\nROOTINIT-STATUS-END`)
-	var st initagent.Status
-	if err := json.Unmarshal([]byte(sm[1]), &st); err != nil {
-		t.Fatalf("status.json: %v\n%s", err, sm[1])
-	}
-	return st
+	return fixture.Status(t, m, bootWait)
 }
 
 func forEachKernel(t *testing.T, f func(t *testing.T, k fixture.Kernel)) {

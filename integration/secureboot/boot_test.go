@@ -1,7 +1,6 @@
 package secureboot
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -96,12 +95,7 @@ func expect(t testing.TB, m machine, re string) []string {
 // status is the agent's status file as the root's init printed it.
 func status(t testing.TB, m machine) initagent.Status {
 	t.Helper()
-	sm := expect(t, m, `(?s)ROOTINIT-STATUS-BEGIN\n(.*?)\nROOTINIT-STATUS-END`)
-	var st initagent.Status
-	if err := json.Unmarshal([]byte(sm[1]), &st); err != nil {
-		t.Fatalf("status.json: %v\n%s", err, sm[1])
-	}
-	return st
+	return fixture.Status(t, m.Machine, bootWait)
 }
 
 func forEachKernel(t *testing.T, f func(t *testing.T, k fixture.Kernel)) {
@@ -114,8 +108,8 @@ func forEachKernel(t *testing.T, f func(t *testing.T, k fixture.Kernel)) {
 }
 
 // withPrograms copies dynamically linked programs and the libraries ldd
-// names into a root tree, and signs the programs with key (nil: unsigned).
-func withPrograms(dir string, key *fixture.SigningKey, progs ...string) error {
+// names into a root tree, and labels the programs with sign (nil: not).
+func withPrograms(dir string, sign func(path string) error, progs ...string) error {
 	for _, p := range progs {
 		out, err := exec.Command("ldd", p).Output()
 		if err != nil {
@@ -145,8 +139,8 @@ func withPrograms(dir string, key *fixture.SigningKey, progs ...string) error {
 				return err
 			}
 		}
-		if key != nil {
-			if err := fixture.EVMSign(*key, "sha256", filepath.Join(dir, p)); err != nil {
+		if sign != nil {
+			if err := sign(filepath.Join(dir, p)); err != nil {
 				return err
 			}
 		}

@@ -29,19 +29,28 @@ func policyFile(t *testing.T) string {
 	return p
 }
 
+// signIMAEVM labels a file with evmctl (the real peer): an IMA signature
+// and a portable EVM signature, both with key. With EVM's X509 mode on (an
+// EVM certificate loaded), an executable needs both.
+func signIMAEVM(key fixture.SigningKey) func(path string) error {
+	return func(path string) error {
+		return fixture.Run("evmctl", "sign", "--imasig", "--portable", "--hashalgo", "sha256", "--key", key.Key, path)
+	}
+}
+
 // busyboxAs copies the root's busybox to path (named echo, so busybox runs
-// its echo applet) and signs it with key (nil: unsigned).
-func busyboxAs(dir, path string, key *fixture.SigningKey) error {
+// its echo applet) and labels it with sign (nil: not at all).
+func busyboxAs(dir, path string, sign func(string) error) error {
 	if err := copyFile(filepath.Join(dir, "bin/busybox"), filepath.Join(dir, path)); err != nil {
 		return err
 	}
 	if err := os.Chmod(filepath.Join(dir, path), 0o755); err != nil {
 		return err
 	}
-	if key == nil {
+	if sign == nil {
 		return nil
 	}
-	return fixture.EVMSign(*key, "sha256", filepath.Join(dir, path))
+	return sign(filepath.Join(dir, path))
 }
 
 // chainScript is /test.sh of the enrolled machine: what runs, what root
@@ -54,15 +63,20 @@ for p in signed unsigned release2; do
 done
 echo "LOCKDOWN=$(cat /sys/kernel/security/lockdown)"
 /bin/busybox dmesg | grep -o 'ignoring ima_appraise=[a-z]*' | sed 's/^/KERNEL-SAYS: /'
+echo "EVM-STATE=$(cat /sys/kernel/security/evm)"
 ima=$(keyctl search @u keyring _ima)
 ca=$(keyctl search "$ima" keyring _ima_ca)
-echo "RINGS=$ima $ca"
+evm=$(keyctl search @u keyring _evm)
+evmca=$(keyctl search "$evm" keyring _evm_ca)
+echo "RINGS=$ima $ca $evm $evmca"
 # Root tries every way in: a self-signed and a CA-signed certificate into
 # _ima, the CA-signed one into _ima_ca, its permissions back, a keyring of
 # its own linked in.
 out=$(keyctl padd asymmetric "" "$ima" < /certs/self-signed.der 2>&1); echo "ADD-SELF-IMA=$? $out"
 out=$(keyctl padd asymmetric "" "$ima" < /certs/release2.der 2>&1); echo "ADD-RELEASE2-IMA=$? $out"
 out=$(keyctl padd asymmetric "" "$ca" < /certs/release2.der 2>&1); echo "ADD-RELEASE2-CA=$? $out"
+out=$(keyctl padd asymmetric "" "$evm" < /certs/self-signed.der 2>&1); echo "ADD-SELF-EVM=$? $out"
+out=$(keyctl padd asymmetric "" "$evmca" < /certs/release2.der 2>&1); echo "ADD-RELEASE2-EVMCA=$? $out"
 out=$(keyctl setperm "$ca" 0x3f3f3f3f 2>&1); echo "SETPERM-CA=$? $out"
 mine=$(keyctl newring mine @u)
 out=$(keyctl link "$mine" "$ima" 2>&1); echo "LINK-IMA=$? $out"
@@ -79,11 +93,13 @@ out=$(keyctl padd asymmetric "" "$ca" < /certs/debian-signer.der 2>&1); echo "DE
 
 // TestSecureBootOwnerCA: on a machine whose owner's CA is enrolled as a
 // Machine Owner Key, with TRUST=ca and ima_appraise=log on the command
-// line, the release certificate the CA signed is the only one loaded; a
-// program it signed runs, an unsigned one and one signed by a second
-// CA-signed key never loaded are refused (so ima_appraise=log changed
-// nothing: the kernel ignores it under Secure Boot and says so); root
-// cannot add a certificate to _ima or _ima_ca afterwards, nor open them;
+// line, the release certificate the CA signed is the only one loaded, into
+// _ima_ca and (as the EVM certificate) _evm_ca; a program it signed (IMA
+// and portable EVM signatures) runs, an unsigned one and one signed by a
+// second CA-signed key never loaded are refused (so ima_appraise=log
+// changed nothing: the kernel ignores it under Secure Boot and says so);
+// root cannot add a certificate to _ima, _ima_ca, _evm or _evm_ca
+// afterwards, nor open them;
 // Debian's CA, which the kernel trusts, signed a certificate that the
 // kernel's own restriction takes and TRUST=ca refuses; imaboot-ca check
 // finds the chain in place.
@@ -91,16 +107,31 @@ func TestSecureBootOwnerCA(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
 		vars := enrolledVars(t)
 		m := boot(t, sbBoot{
-			kernel:  k,
-			vars:    vars,
-			config:  trustConfig(),
+			kernel: k,
+			vars:   vars,
+			// EVM_BITS=0: nothing beyond what loaded (the X509 bit).
+			config:  trustConfig() + "EVM_BITS=0\n",
 			cmdline: "ima_appraise=log",
-			files:   map[string]string{"/etc/keys/ima/release.der": pki.release.CertDER, "/etc/imaboot/ima-policy": policyFile(t)},
+			files: map[string]string{
+				"/etc/keys/ima/release.der": pki.release.CertDER,
+				"/etc/keys/evm/release.der": pki.release.CertDER,
+				"/etc/imaboot/ima-policy":   policyFile(t),
+			},
 			root: fixture.Root{
 				Files: map[string]string{"/test.sh": fmt.Sprintf(chainScript, pki.keyID)},
 				Prepare: func(d string) error {
+					sign := signIMAEVM(pki.release)
+					if err := busyboxAs(d, "opt/signed/echo", sign); err != nil {
+						return err
+					}
+					if err := busyboxAs(d, "opt/unsigned/echo", nil); err != nil {
+						return err
+					}
+					if err := busyboxAs(d, "opt/release2/echo", signIMAEVM(pki.release2)); err != nil {
+						return err
+					}
 					for _, p := range []string{"bin/busybox", "sbin/init", "test.sh"} {
-						if err := fixture.EVMSign(pki.release, "sha256", filepath.Join(d, p)); err != nil {
+						if err := sign(filepath.Join(d, p)); err != nil {
 							return err
 						}
 					}
@@ -119,19 +150,10 @@ func TestSecureBootOwnerCA(t *testing.T) {
 					if err := os.Chmod(filepath.Join(d, "bin/imaboot-ca"), 0o755); err != nil {
 						return err
 					}
-					if err := fixture.EVMSign(pki.release, "sha256", filepath.Join(d, "bin/imaboot-ca")); err != nil {
+					if err := sign(filepath.Join(d, "bin/imaboot-ca")); err != nil {
 						return err
 					}
-					if err := withPrograms(d, &pki.release, "/usr/bin/keyctl"); err != nil {
-						return err
-					}
-					if err := busyboxAs(d, "opt/signed/echo", &pki.release); err != nil {
-						return err
-					}
-					if err := busyboxAs(d, "opt/unsigned/echo", nil); err != nil {
-						return err
-					}
-					return busyboxAs(d, "opt/release2/echo", &pki.release2)
+					return withPrograms(d, sign, "/usr/bin/keyctl")
 				},
 			},
 		})
@@ -157,17 +179,22 @@ func TestSecureBootOwnerCA(t *testing.T) {
 		if !strings.Contains(con, "KERNEL-SAYS: ignoring ima_appraise=log") {
 			t.Error("the kernel did not report ignoring ima_appraise=log")
 		}
+		if !strings.Contains(con, "\nEVM-STATE=2\n") {
+			t.Error("EVM is not on with X509 (the EVM certificate from _evm_ca)")
+		}
 		if !strings.Contains(con, "LOCKDOWN=none [integrity] confidentiality") {
 			t.Error("lockdown is not integrity under Secure Boot")
 		}
 		for marker, errno := range map[string]string{
-			"ADD-SELF-IMA":     "Operation not permitted", // _ima: closed by a restriction
-			"ADD-RELEASE2-IMA": "Operation not permitted",
-			"LINK-IMA":         "Operation not permitted",
-			"ADD-RELEASE2-CA":  "Permission denied", // _ima_ca: no write for anyone
-			"DEBIAN-SIGNER-CA": "Permission denied",
-			"LINK-CA":          "Permission denied",
-			"SETPERM-CA":       "Permission denied", // nor setattr
+			"ADD-SELF-IMA":       "Operation not permitted", // _ima: closed by a restriction
+			"ADD-RELEASE2-IMA":   "Operation not permitted",
+			"LINK-IMA":           "Operation not permitted",
+			"ADD-SELF-EVM":       "Operation not permitted",
+			"ADD-RELEASE2-EVMCA": "Permission denied",
+			"ADD-RELEASE2-CA":    "Permission denied", // _ima_ca: no write for anyone
+			"DEBIAN-SIGNER-CA":   "Permission denied",
+			"LINK-CA":            "Permission denied",
+			"SETPERM-CA":         "Permission denied", // nor setattr
 		} {
 			sm := regexp.MustCompile(`\n` + marker + `=(\d+) ([^\n]*)`).FindStringSubmatch(con)
 			if sm == nil || sm[1] != "1" || !strings.HasSuffix(sm[2], errno) {
@@ -195,9 +222,14 @@ func TestSecureBootOwnerCA(t *testing.T) {
 		if len(tr.CA.Keyrings) == 0 || tr.CA.Keyrings[0] != ".machine" {
 			t.Errorf("the CA is in %v, want .machine first", tr.CA.Keyrings)
 		}
-		if len(tr.Keyrings) != 1 || tr.Keyrings[0].Name != "_ima_ca" || !tr.Keyrings[0].Closed || len(tr.Keyrings[0].Certificates) != 1 ||
-			tr.Keyrings[0].Certificates[0].Subject != "CN=imaboot test release" {
-			t.Errorf("CA keyrings %+v", tr.Keyrings)
+		if len(tr.Keyrings) != 2 {
+			t.Fatalf("CA keyrings %+v, want _ima_ca and _evm_ca", tr.Keyrings)
+		}
+		for i, name := range []string{"_ima_ca", "_evm_ca"} {
+			k := tr.Keyrings[i]
+			if k.Name != name || !k.Closed || len(k.Certificates) != 1 || k.Certificates[0].Subject != "CN=imaboot test release" {
+				t.Errorf("CA keyring %+v", k)
+			}
 		}
 		for _, s := range st.Steps {
 			if s.Result != "ok" && s.Result != "skipped" {
