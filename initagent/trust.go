@@ -79,12 +79,15 @@ func (a *Agent) trustCA(in *inputs) (string, *caRings, error) {
 		names = append(names, parent.Name)
 		return &ring, nil
 	}
+	// On an error the CA keyrings made so far are handed on all the same: in
+	// permissive mode their parents are already closed, and the certificates
+	// still go where the kernel will look.
 	if rings.ima, err = open(in.imaRing, a.imaRing); err != nil {
-		return "", nil, err
+		return "", rings, err
 	}
 	if in.hasEVMCertificates() {
 		if rings.evm, err = open(in.evmRing, a.evmRing); err != nil {
-			return "", nil, err
+			return "", rings, err
 		}
 	}
 	where := strings.Join(ca.Rings, ", ")
