@@ -181,7 +181,7 @@ func TestSplitAsymmetricName(t *testing.T) {
 func TestNormalizeKeyID(t *testing.T) {
 	for in, want := range map[string]string{
 		"24:40:E8:1D:05:D0:64:92:F9:09:D1:58:7C:36:9F:DD:8E:C5:F0:78": idOwner,
-		" 2440e81d05d06492f909d1587c369fdd8ec5f078 ":                    idOwner,
+		" 2440e81d05d06492f909d1587c369fdd8ec5f078 ":                  idOwner,
 		"0011223344556677": "0011223344556677",
 	} {
 		if got, err := NormalizeKeyID(in); err != nil || got != want {
