@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,26 +88,20 @@ func trustAgent(t *testing.T, mode Mode, ca *ownerca.KeyPair, enrolled bool, fil
 	return a, sess
 }
 
-// runCertSteps runs trust-ca, the two certificate steps and seal-keyrings
-// as Boot does.
+// runCertSteps runs Boot's own trust-ca, certificate and seal-keyrings
+// steps, wired as Boot wires them.
 func runCertSteps(a *Agent) error {
-	in := &inputs{}
-	var ca *caRings
-	var ima, evm keyload.KernelKeyring
-	return a.RunSteps(context.Background(), []Step{
-		{Name: "trust-ca", Run: func(context.Context) (d string, err error) { d, ca, err = a.trustCA(a.waitInputs(in)); return }},
-		{Name: "ima-certificates", Run: func(context.Context) (d string, err error) {
-			d, ima, err = a.loadIMACertificates(a.waitInputs(in), ca)
-			return
-		}},
-		{Name: "evm-certificates", Run: func(context.Context) (d string, err error) {
-			d, _, evm, err = a.loadEVMCertificates(a.waitInputs(in), ca)
-			return
-		}},
-		{Name: "seal-keyrings", Run: func(context.Context) (string, error) {
-			return a.sealKeyrings(append(ca.sealedParents(), ima, evm)...)
-		}},
-	})
+	var steps []Step
+	for _, s := range a.steps() {
+		switch s.Name {
+		case "trust-ca", "ima-certificates", "evm-certificates", "seal-keyrings":
+			steps = append(steps, s)
+		}
+	}
+	if len(steps) != 4 {
+		panic(fmt.Sprintf("Boot's steps: %d of the 4 wanted", len(steps)))
+	}
+	return a.RunSteps(context.Background(), steps)
 }
 
 func TestTrustCALoadsOnlyWhatTheOwnersCASigned(t *testing.T) {
@@ -137,6 +132,21 @@ func TestTrustCALoadsOnlyWhatTheOwnersCASigned(t *testing.T) {
 	if !strings.Contains(detail, `owner's CA "owner CA"`) || !strings.Contains(detail, ".machine") || !strings.Contains(detail, "_ima and _evm accept only") {
 		t.Errorf("trust-ca detail %q", detail)
 	}
+	// seal-keyrings: _ima and _evm, sealed by trust-ca before loading, are
+	// reported (one key each: the CA keyring); the CA keyrings are closed.
+	seal := a.Status.Steps[3]
+	if seal.Name != "seal-keyrings" || seal.Result != ResultOK || a.Status.Keyrings != "sealed" {
+		t.Fatalf("seal-keyrings %+v, status keyrings %q", seal, a.Status.Keyrings)
+	}
+	for _, want := range []string{
+		"_ima (key ", ") sealed, 1 key(s): every later add or link is refused",
+		"_ima_ca (key ", `) closed, 1 key(s), each signed by the owner's CA "owner CA"`,
+		"_evm (key ", "_evm_ca (key ",
+	} {
+		if !strings.Contains(seal.Detail, want) {
+			t.Errorf("seal-keyrings detail lacks %q: %s", want, seal.Detail)
+		}
+	}
 	// Nothing more enters, by either route: _ima itself, or its CA keyring.
 	imaRing, err := unix.KeyctlSearch(sess, "keyring", "_ima", 0)
 	if err != nil {
@@ -156,6 +166,62 @@ func TestTrustCALoadsOnlyWhatTheOwnersCASigned(t *testing.T) {
 	// The IMA lookup, recursive from _ima, finds the release certificate.
 	if _, err := unix.KeyctlSearch(imaRing, "asymmetric", "id:"+hex.EncodeToString(release.Cert.SubjectKeyId[16:]), 0); err != nil {
 		t.Errorf("release certificate not found from _ima: %v", err)
+	}
+}
+
+// TestTrustCAWithKeyringsOpen: KEYRINGS=open with TRUST=ca. _ima and _evm
+// stay sealed (trust-ca sealed them before loading); _ima_ca and _evm_ca
+// stay open, to certificates the owner's CA signed and nothing else, and
+// for good (their permissions cannot be changed); the warning says so.
+func TestTrustCAWithKeyringsOpen(t *testing.T) {
+	ca := trustCert(t, "owner CA", nil)
+	release := trustCert(t, "release", ca)
+	a, sess := trustAgent(t, Enforce, ca, true, map[string][]byte{
+		"etc/keys/ima/release.der": release.Cert.Raw,
+		"etc/keys/evm/release.der": release.Cert.Raw,
+	})
+	a.Config.SealKeyrings = false
+	if err := runCertSteps(a); err != nil {
+		t.Fatal(err)
+	}
+	seal := a.Status.Steps[3]
+	if seal.Result != ResultWarned || a.Status.Keyrings != "open" || len(a.Status.Warnings) != 1 {
+		t.Fatalf("seal-keyrings %+v, keyrings %q, warnings %q", seal, a.Status.Keyrings, a.Status.Warnings)
+	}
+	for _, want := range []string{"KEYRINGS=open: ", "_ima_ca (key ", "_evm_ca (key ", "stay open to certificates the owner's CA signed", "sealed before loading (TRUST=ca)"} {
+		if !strings.Contains(seal.Detail, want) {
+			t.Errorf("warning lacks %q: %s", want, seal.Detail)
+		}
+	}
+	if strings.Contains(seal.Detail, "certificates of its own") {
+		t.Errorf("warning says any certificate can be added: %s", seal.Detail)
+	}
+	for _, k := range a.Status.Trust.Keyrings {
+		if k.Closed {
+			t.Errorf("%s reported closed", k.Name)
+		}
+	}
+	ima, err := unix.KeyctlSearch(sess, "keyring", "_ima", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imaCA, err := unix.KeyctlSearch(ima, "keyring", "_ima_ca", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := trustCert(t, "self-signed", nil)
+	more := trustCert(t, "more", ca)
+	if _, err := unix.AddKey("asymmetric", "", more.Cert.Raw, ima); !errors.Is(err, unix.EPERM) {
+		t.Errorf("add to _ima: %v, want EPERM (sealed)", err)
+	}
+	if _, err := unix.AddKey("asymmetric", "", self.Cert.Raw, imaCA); !errors.Is(err, unix.ENOKEY) {
+		t.Errorf("a self-signed certificate into the open _ima_ca: %v, want ENOKEY", err)
+	}
+	if _, err := unix.AddKey("asymmetric", "", more.Cert.Raw, imaCA); err != nil {
+		t.Errorf("a CA-signed certificate into the open _ima_ca: %v", err)
+	}
+	if err := unix.KeyctlSetperm(imaCA, 0x3f3f3f3f); !errors.Is(err, unix.EACCES) {
+		t.Errorf("change the open _ima_ca's permissions: %v, want EACCES", err)
 	}
 }
 
