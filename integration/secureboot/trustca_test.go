@@ -231,9 +231,36 @@ func TestSecureBootOwnerCA(t *testing.T) {
 				t.Errorf("CA keyring %+v", k)
 			}
 		}
+		// The agent's own view of the boot: Secure Boot seen, the
+		// ima_appraise=log on the command line known to be ignored, _ima and
+		// _evm sealed by trust-ca before loading and the CA keyrings closed
+		// after, enforcement proven by the agent's canary, lockdown
+		// integrity, no warning.
+		if st.SecureBoot != "enabled" || st.AppraiseMode != "enforce" || st.Keyrings != "sealed" || st.Enforcement != "proven" || st.Lockdown != "integrity" {
+			t.Errorf("status: secure_boot %q, appraise_mode %q, keyrings %q, enforcement %q (%s), lockdown %q",
+				st.SecureBoot, st.AppraiseMode, st.Keyrings, st.Enforcement, st.EnforcementDetail, st.Lockdown)
+		}
+		if len(st.Warnings) != 0 {
+			t.Errorf("warnings: %q", st.Warnings)
+		}
+		detail := map[string]string{}
 		for _, s := range st.Steps {
+			detail[s.Name] = s.Detail
 			if s.Result != "ok" && s.Result != "skipped" {
 				t.Errorf("step %s: %s (%s)", s.Name, s.Result, s.Detail)
+			}
+		}
+		if !strings.Contains(detail["appraise-mode"], "ima_appraise=log ignored by the kernel, Secure Boot is on") {
+			t.Errorf("appraise-mode does not report ima_appraise=log ignored: %q", detail["appraise-mode"])
+		}
+		for _, re := range []string{
+			`_ima \(key \d+\) sealed, 1 key\(s\): every later add or link is refused`,
+			`_evm \(key \d+\) sealed, 1 key\(s\)`,
+			`_ima_ca \(key \d+\) closed, 1 key\(s\), each signed by the owner's CA "imaboot test owner CA"`,
+			`_evm_ca \(key \d+\) closed, 1 key\(s\)`,
+		} {
+			if !regexp.MustCompile(re).MatchString(detail["seal-keyrings"]) {
+				t.Errorf("seal-keyrings does not say %s: %q", re, detail["seal-keyrings"])
 			}
 		}
 	})
