@@ -277,7 +277,7 @@ var configKeys = map[string]configKey{
 		c.CmdlineOverride = b
 		return err
 	}},
-	"KEYRINGS": {"seal (default): close _ima and _evm to every later key once loaded; open: leave them open", func(c *Config, v string) error {
+	"KEYRINGS": {"seal (default): close _ima and _evm to every later key once loaded; open: leave them open (with TRUST=ca: _ima_ca and _evm_ca, to certificates the owner's CA signed)", func(c *Config, v string) error {
 		switch v {
 		case "seal":
 			c.SealKeyrings = true
