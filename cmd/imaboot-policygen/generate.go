@@ -2,10 +2,10 @@ package main
 
 import (
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/imaboot/imaboot/internal/atomicfile"
 	"github.com/imaboot/imaboot/policygen"
 )
 
@@ -81,7 +81,7 @@ func runGenerate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, text)
 		return exitOK
 	}
-	if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
+	if err := atomicfile.Write(*out, []byte(text), 0o644); err != nil {
 		printf(stderr, "imaboot-policygen generate: %v\n", err)
 		return exitUsage
 	}
