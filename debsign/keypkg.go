@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/md5"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -37,6 +38,10 @@ func (k KeyPackage) FileName() string {
 	return fmt.Sprintf("%s-ima-signing-key_%s_all.deb", k.Name, v)
 }
 
+// ErrKeyPackage is wrapped by WriteKeyPackage's errors about its input (a
+// bad name or version): nothing was written.
+var ErrKeyPackage = errors.New("keypkg")
+
 // WriteKeyPackage writes the package into dir and returns its path.
 func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 	p, err := BuildKeyPackage(k)
@@ -50,10 +55,10 @@ func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 // BuildKeyPackage builds the package in memory.
 func BuildKeyPackage(k KeyPackage) (*deb.Package, error) {
 	if !pkgName.MatchString(k.Name + "-ima-signing-key") {
-		return nil, fmt.Errorf("keypkg: name %q: want lower-case letters, digits, + - .", k.Name)
+		return nil, fmt.Errorf("%w: name %q: want lower-case letters, digits, + - .", ErrKeyPackage, k.Name)
 	}
 	if !pkgVersion.MatchString(k.Version) {
-		return nil, fmt.Errorf("keypkg: version %q is not a Debian version", k.Version)
+		return nil, fmt.Errorf("%w: version %q is not a Debian version", ErrKeyPackage, k.Version)
 	}
 	if k.Maintainer == "" {
 		k.Maintainer = "imaboot-debsign <root@localhost>"
