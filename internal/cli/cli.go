@@ -75,7 +75,7 @@ func Parse(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writ
 			return nil, ExitOK, true
 		}
 		if err != nil {
-			return nil, UsageError(stderr, fs.Name(), "%s", flagError(err)), true
+			return nil, UsageError(stderr, fs.Name(), "%s", FlagError(err)), true
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -88,8 +88,9 @@ func Parse(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writ
 	}
 }
 
-// flagError rewords package flag's messages.
-func flagError(err error) string {
+// FlagError rewords package flag's messages ("unknown option --x"); other
+// errors read as they are.
+func FlagError(err error) string {
 	s := err.Error()
 	if n, ok := strings.CutPrefix(s, "flag provided but not defined: "); ok {
 		return "unknown option " + dashes(n)
