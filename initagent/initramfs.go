@@ -36,7 +36,7 @@ func inInitramfs(root string) (bool, string) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Sprintf("stat %s: %v", InitrdRelease, err)
 	}
-	return false, fmt.Sprintf("/ is a %s file system (magic %#x), not the initramfs's ramfs or tmpfs, and %s does not exist", fsName(s.Type), uint32(s.Type), InitrdRelease)
+	return false, fmt.Sprintf("/ is on %s (magic %#x), not the initramfs's ramfs or tmpfs, and %s does not exist", fsName(s.Type), uint32(s.Type), InitrdRelease)
 }
 
 func fsName(magic int64) string {

@@ -38,13 +38,13 @@ mkdir -p /mnt && mount -t tmpfs none /mnt
 sed 's/^/HOOK: /' /tmp/hook.out
 [ -e $policy ] && echo "POLICY-FILE-PRESENT" || echo "POLICY-FILE-GONE"
 # 2. A directory of PATH swapped with a symlink out of it while it is labeled.
-/bin/racer /race/path/a /race/path/link 15 /bin/imaboot-relabel --force --no-dpkg -q /race/path > /tmp/race.out 2>&1
+/bin/racer /race/path/a /race/path/link 15 /bin/imaboot-relabel --force --no-dpkg --progress never /race/path > /tmp/race.out 2>&1
 grep '^RACE ' /tmp/race.out
 grep -c '^FAILED ' /tmp/race.out | sed 's/^/RACE-REPORTED=/'
 $X -n security.ima /race/outside/f* | sed 's/^/OUTSIDE /'
 $X -n security.ima /race/path/a/f0 /race/path/link/f0 | sed 's/^/INSIDE /'
 # 3. Hash mode (the README's first example, on /opt) over signed files.
-/bin/imaboot-relabel -q /opt | sed 's/^/HASHMODE: /'
+/bin/imaboot-relabel --progress never /opt | sed 's/^/HASHMODE: /'
 $X -n security.ima /opt/signed/echo | sed 's/^/AFTER-HASHMODE /'
 # 4. The deliberate override loads the enforcing policy into this kernel.
 /bin/imaboot-init --hook --root /mnt --outside-initramfs > /tmp/hook2.out 2>&1; echo "HOOK2-RC=$?"

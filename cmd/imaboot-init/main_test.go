@@ -30,7 +30,7 @@ func TestHookRefusedOutsideInitramfs(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if code := cmd.ProcessState.ExitCode(); code != 2 || stdout.Len() != 0 ||
-		!strings.HasPrefix(stderr.String(), "imaboot-init: --hook refused: not in an initramfs (/ is a ") ||
+		!strings.HasPrefix(stderr.String(), "imaboot-init: --hook refused: not in an initramfs (/ is on ") ||
 		strings.Count(stderr.String(), "\n") != 1 {
 		t.Errorf("exit %d (%v), stdout %q, stderr %q", code, err, stdout.String(), stderr.String())
 	}
