@@ -55,7 +55,7 @@ func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 // BuildKeyPackage builds the package in memory.
 func BuildKeyPackage(k KeyPackage) (*deb.Package, error) {
 	if !pkgName.MatchString(k.Name + "-ima-signing-key") {
-		return nil, fmt.Errorf("%w: name %q: want lower-case letters, digits, + - .", ErrKeyPackage, k.Name)
+		return nil, fmt.Errorf("%w: name %q: want lower-case letters, digits, plus, minus or dot", ErrKeyPackage, k.Name)
 	}
 	if !pkgVersion.MatchString(k.Version) {
 		return nil, fmt.Errorf("%w: version %q is not a Debian version", ErrKeyPackage, k.Version)

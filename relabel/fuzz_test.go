@@ -1,0 +1,35 @@
+package relabel
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzParseLabel reads arbitrary bytes as a security.ima or security.evm
+// value (what a file on an untrusted disk carries). Nothing may panic; a
+// digest label that parses encodes back to the same bytes, and a signature
+// label to the same header and signature.
+func FuzzParseLabel(f *testing.F) {
+	f.Add(HashLabel(AlgoSHA256, make([]byte, 32)))
+	f.Add(HashLabel(AlgoSHA1, make([]byte, 20)))
+	f.Add(SignatureLabel(TypeSignature, AlgoSHA256, 0x01020304, []byte("signature")))
+	f.Add(SignatureLabel(TypePortableSig, AlgoSHA512, 7, []byte{1}))
+	f.Add([]byte{0x02, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := ParseLabel(b)
+		if err != nil {
+			return
+		}
+		_ = l.String()
+		switch {
+		case l.Type == TypeDigestNG || (l.Type == TypeDigest && l.Algo == AlgoSHA1):
+			if !bytes.Equal(HashLabel(l.Algo, l.Digest), b) {
+				t.Fatalf("%x parses as %v but encodes as %x", b, l, HashLabel(l.Algo, l.Digest))
+			}
+		case l.Version == signatureVersion && l.IsSignature():
+			if !bytes.Equal(SignatureLabel(l.Type, l.Algo, l.KeyID, l.Signature), b) {
+				t.Fatalf("%x parses as %v but encodes differently", b, l)
+			}
+		}
+	})
+}
