@@ -4,12 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/imaboot/imaboot/dpkglabel"
+	"github.com/imaboot/imaboot/internal/swaptest"
 )
 
 // Layout: ROOT (a directory of /tmp's file system) holds package "tool"
@@ -93,20 +93,8 @@ func TestFromDpkgSwappedDirectory(t *testing.T) {
 	if err := os.Symlink("../../../outside", filepath.Join(r.dir, "usr/lib/link")); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			unix.Renameat2(unix.AT_FDCWD, filepath.Join(r.dir, "usr/lib/x"), unix.AT_FDCWD, filepath.Join(r.dir, "usr/lib/link"), unix.RENAME_EXCHANGE)
-		}
-	}()
+	stop := swaptest.Loop(t, filepath.Join(r.dir, "usr/lib/x"), filepath.Join(r.dir, "usr/lib/link"))
+	defer stop()
 	for i := 0; i < 100; i++ {
 		_, out := runRoot(t, dpkglabel.Options{Root: r.dir})
 		for _, n := range []string{"a", "b", "c", "d"} {
@@ -115,6 +103,4 @@ func TestFromDpkgSwappedDirectory(t *testing.T) {
 			}
 		}
 	}
-	close(stop)
-	wg.Wait()
 }

@@ -7,12 +7,10 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/imaboot/imaboot/internal/swaptest"
 )
 
 // Layout of the race tests (under a temporary DIR):
@@ -33,30 +31,6 @@ func raceTree(t *testing.T) (path, outside string) {
 		t.Fatal(err)
 	}
 	return path, outside
-}
-
-// swapLoop exchanges a and b (renameat2 RENAME_EXCHANGE) until stop is
-// closed; it returns how many swaps it made.
-func swapLoop(t *testing.T, a, b string, stop <-chan struct{}) func() int64 {
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE); err != nil {
-				t.Errorf("renameat2 RENAME_EXCHANGE: %v", err)
-				return
-			}
-			n.Add(1)
-		}
-	}()
-	return func() int64 { wg.Wait(); return n.Load() }
 }
 
 // unlabeledOutside fails the test for every file under dir that has a label.
@@ -81,8 +55,7 @@ func TestWalkNeverFollowsASwappedDirectory(t *testing.T) {
 	path, outside := raceTree(t)
 	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	signer, _ := NewSignerWithKeyID(ek, 7)
-	stop := make(chan struct{})
-	swaps := swapLoop(t, filepath.Join(path, "a"), filepath.Join(path, "link"), stop)
+	stop := swaptest.Loop(t, filepath.Join(path, "a"), filepath.Join(path, "link"))
 	runs, failedRuns := 60, 0
 	for i := 0; i < runs; i++ {
 		o := Options{Paths: []string{path}, Force: true, Workers: 2, settle: time.Nanosecond}
@@ -100,8 +73,7 @@ func TestWalkNeverFollowsASwappedDirectory(t *testing.T) {
 			break
 		}
 	}
-	close(stop)
-	t.Logf("%d runs, %d swaps, %d runs reported a directory changed while walked", runs, swaps(), failedRuns)
+	t.Logf("%d runs, %d swaps, %d runs reported a directory changed while walked", runs, stop(), failedRuns)
 }
 
 // Verify walks the same way: it never reads a file outside PATH.
@@ -113,8 +85,7 @@ func TestVerifyNeverFollowsASwappedDirectory(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Paths: []string{outside}}); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	swaps := swapLoop(t, filepath.Join(path, "a"), filepath.Join(path, "link"), stop)
+	stop := swaptest.Loop(t, filepath.Join(path, "a"), filepath.Join(path, "link"))
 	for i := 0; i < 60; i++ {
 		rep, err := Verify(context.Background(), VerifyOptions{Paths: []string{path}, Workers: 2})
 		if err != nil {
@@ -125,6 +96,5 @@ func TestVerifyNeverFollowsASwappedDirectory(t *testing.T) {
 			break
 		}
 	}
-	close(stop)
-	t.Logf("%d swaps", swaps())
+	t.Logf("%d swaps", stop())
 }

@@ -62,6 +62,20 @@ func manifestPaths(t *testing.T, path string) []string {
 	return out
 }
 
+// twoKeys makes two ECDSA keys and certificates in d.
+func twoKeys(t *testing.T, d string) (fixture.SigningKey, fixture.SigningKey) {
+	t.Helper()
+	k1, err := fixture.NewSigningKey(d, "k1", "ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := fixture.NewSigningKey(d, "k2", "ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k1, k2
+}
+
 func signCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
@@ -73,11 +87,7 @@ func signCLI(args ...string) (int, string, string) {
 // dropped, and re-signing another key's package says so.
 func TestManifestPaths(t *testing.T) {
 	d := t.TempDir()
-	k1, err := fixture.NewSigningKey(d, "k1", "ec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k2, _ := fixture.NewSigningKey(d, "k2", "ec")
+	k1, k2 := twoKeys(t, d)
 	pkg := filepath.Join(d, "t.deb")
 	makeDeb(t, pkg, "./usr//bin/./x", "usr/lib/y", "./usr/share/new\nline")
 	code, _, errs := signCLI("-q", "--key", k1.Key, "--cert", k1.CertPEM, pkg)
@@ -107,11 +117,7 @@ func TestManifestPaths(t *testing.T) {
 // input (2, one line, nothing signed); so is an unknown flag.
 func TestDebsignExitCodes(t *testing.T) {
 	d := t.TempDir()
-	k1, err := fixture.NewSigningKey(d, "k1", "ec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k2, _ := fixture.NewSigningKey(d, "k2", "ec")
+	k1, k2 := twoKeys(t, d)
 	pkg := filepath.Join(d, "t.deb")
 	makeDeb(t, pkg, "./usr/bin/x")
 	before, _ := os.ReadFile(pkg)
