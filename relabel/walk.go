@@ -75,7 +75,7 @@ func (it *walkItem) open() (*os.File, bool, error) {
 	}
 	defer it.dir.release()
 	fd, noatime, err := openReadable(func(flags int) (int, error) {
-		return openBeneath(it.dir.fd, it.name, flags, 0)
+		return openBeneath(it.dir.fd, it.name, flags)
 	})
 	if err != nil {
 		return nil, false, &os.PathError{Op: "open", Path: it.path, Err: err}
@@ -130,20 +130,19 @@ func openReadable(open func(flags int) (int, error)) (int, bool, error) {
 // openat2Missing is set once the kernel answered ENOSYS (before 5.6).
 var openat2Missing atomic.Bool
 
-// openBeneath opens one name (never a path) in the directory dfd: no
-// symlink is followed, and resolve adds RESOLVE_NO_XDEV when a mount point
-// must not be crossed. Without openat2, openat with O_NOFOLLOW is as
-// strict for a single name (only its own last component could be a link).
-func openBeneath(dfd int, name string, flags int, resolve uint64) (int, error) {
+// openBeneath opens one name (never a path) in the directory dfd, following
+// no symlink. Without openat2, openat with O_NOFOLLOW is as strict for a
+// single name (only its own last component could be a link).
+func openBeneath(dfd int, name string, flags int) (int, error) {
 	if strings.Contains(name, "/") || name == ".." || name == "." || name == "" {
 		return -1, fmt.Errorf("%q is not a name in its directory: %w", name, unix.EINVAL)
 	}
 	if !openat2Missing.Load() {
 		how := unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW),
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | resolve}
-		for {
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		for try := 0; ; try++ {
 			fd, err := unix.Openat2(dfd, name, &how)
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			if (errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN)) && try < 100 {
 				continue
 			}
 			if !errors.Is(err, unix.ENOSYS) {
@@ -334,24 +333,19 @@ func (w *walker) dir(ctx context.Context, d *dirHandle, p string, dev uint64, ou
 }
 
 // subdir opens the directory name of d, which fstatat described as st, and
-// walks it. It must still be that directory once open: one renamed or
-// swapped in between is reported, never followed.
+// walks it. It must still be that directory once open (same device and
+// inode): one renamed or swapped in between is reported, never followed.
 func (w *walker) subdir(ctx context.Context, d *dirHandle, name, c string, st *unix.Stat_t, dev uint64, out chan<- walkItem) bool {
-	var resolve uint64
-	if st.Dev != dev {
-		if w.oneFS {
-			w.skipped(c, "other file system")
-			return true
-		}
-	} else if w.oneFS {
-		resolve = unix.RESOLVE_NO_XDEV
+	if st.Dev != dev && w.oneFS {
+		w.skipped(c, "other file system")
+		return true
 	}
-	fd, err := openBeneath(d.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, resolve)
+	fd, err := openBeneath(d.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 			err = fmt.Errorf("replaced while the tree was walked (%v); not followed: %w", err, ErrChanged)
 		} else {
 			err = fmt.Errorf("open directory: %w", err)
