@@ -16,7 +16,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # test runs each for FUZZTIME.
 FUZZ := imasigs:FuzzParse deb:FuzzRead initagent:FuzzParseConfig initagent:FuzzParseCmdline \
 	dpkglabel:FuzzDatabase relabel:FuzzParseLabel keyload/tpm:FuzzParseBlob keyload:FuzzParseCertificates \
-	blockdev:FuzzRecognise policygen:FuzzParse
+	blockdev:FuzzRecognise policygen:FuzzParse debarchive:FuzzParse
 FUZZTIME ?= 3s
 
 .PHONY: all build setup test unit lint fuzz demo bench install clean

@@ -156,7 +156,7 @@ func (c *Config) check() error {
 		return err
 	}
 	if within(base, up) || within(up, base) {
-		return fmt.Errorf("Basedir %s and Upstream %s overlap: the mirror is published beside its source, never in it", base, up)
+		return fmt.Errorf("the mirror (Basedir %s) and its source (Upstream %s) overlap: the mirror is published beside its source, never in it", base, up)
 	}
 	c.Upstream, c.Basedir = up, base
 	for _, a := range c.Architectures {

@@ -77,8 +77,6 @@ type SetupError struct{ Err error }
 func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
 
-func setupErr(format string, a ...any) error { return &SetupError{fmt.Errorf(format, a...)} }
-
 // runner holds one run's state.
 type runner struct {
 	c        Config
@@ -159,7 +157,7 @@ func Run(c Config, progress io.Writer) (Summary, error) {
 func (r *runner) loadKeys() error {
 	algo, err := relabel.ParseHashAlgo(orDefault(r.c.Hash, "sha256"))
 	if err != nil || (algo != relabel.AlgoSHA256 && algo != relabel.AlgoSHA512) {
-		return fmt.Errorf("Hash %q: want sha256 or sha512", r.c.Hash)
+		return fmt.Errorf("hash algorithm (Hash) %q: want sha256 or sha512", r.c.Hash)
 	}
 	r.algo = algo
 	if r.signer, err = relabel.LoadSigner(r.c.Key, r.c.Certificate); err != nil {
