@@ -8,7 +8,8 @@ package integration
 //	/opt/signed/echo           signed on the host
 //	/opt/unsigned/echo         copied after labeling: no label
 //	/etc/imaboot/imaboot.conf  MODE=enforce, for the stray --hook runs
-//	/etc/imaboot/ima-policy    fixture.AppraisePolicy (signed executions)
+//	/etc/imaboot/ima-policy    fixture.AppraisePolicy (signed executions) after
+//	                           dont_appraise fsname=rootfs (hook mode wants it)
 //	/etc/keys/ima/rsa.der      the certificate
 //	/race/path/a/f0..f9        unlabeled; /race/path/link -> /race/outside
 //	/race/outside/f0..f9       unlabeled, must stay so
@@ -72,7 +73,8 @@ func TestHostileTrees(t *testing.T) {
 		key := newSigningKey(t, t.TempDir(), "rsa", "rsa")
 		execs := []signedFile{{dir: "signed"}, {dir: "unsigned"}}
 		policy := filepath.Join(t.TempDir(), "ima-policy")
-		if err := os.WriteFile(policy, []byte(basicPolicy), 0o644); err != nil {
+		// Hook mode refuses a policy that would appraise the initramfs.
+		if err := os.WriteFile(policy, []byte("dont_appraise fsname=rootfs\n"+basicPolicy), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		root := relabeledRoot{
@@ -141,7 +143,7 @@ func TestHostileTrees(t *testing.T) {
 
 		relabelExpectLine(t, con, "HOOK2-RC=0")
 		relabelExpectLine(t, con, "POLICY2-FILE-GONE")
-		if !strings.Contains(con, "HOOK2: imaboot: ima-policy: IMA policy loaded, 9 rules") {
+		if !strings.Contains(con, "HOOK2: imaboot: ima-policy: IMA policy loaded, 10 rules") {
 			t.Errorf("--outside-initramfs did not load the policy:\n%s", relabelPrefixed(con, "HOOK2: "))
 		}
 		expectExec(t, con, execs[0], true)

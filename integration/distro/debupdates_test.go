@@ -169,6 +169,17 @@ func rebuildVersion(t testing.TB, deb, version, outDir string) string {
 	return out
 }
 
+// flatRepo copies debs into dir (the index is written by the caller).
+func flatRepo(t testing.TB, dir string, debs ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range debs {
+		runLogged(t, "cp", d, dir)
+	}
+}
+
 // installDpkgHooks installs the dpkg-deb shim and the post-invoke labeler
 // inside the tree, as an admin would on the machine.
 func installDpkgHooks(t testing.TB, root string) {
