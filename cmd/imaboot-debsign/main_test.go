@@ -56,7 +56,7 @@ func TestUsage(t *testing.T) {
 	// Every mirror flag and config key is in its help text.
 	for _, f := range []string{"--config", "--upstream", "Upstream:", "--basedir", "Basedir:", "--suites", "Suites:", "--components", "Components:",
 		"--architectures", "Architectures:", "--signing-key", "Signingkey:", "--signing-key-passphrase-file", "SigningkeyPasswordFile:",
-		"--key", "Key:", "--cert", "Certificate:", "--hash-algo", "--hash", "Hash:", "--threads", "Threads:", "--upstream-keyring", "UpstreamKeyring:",
+		"--key", "Key:", "--cert", "Certificate:", "--hash-algo", "--hash", "Hash:", "--workers", "Workers:", "--threads", "Threads:", "--upstream-keyring", "UpstreamKeyring:",
 		"--allow-unverified-upstream", "AllowUnverifiedUpstream:", "--origin", "Origin", "--label", "Label", "--keypkg-name", "KeyPackage:",
 		"--keypkg-version", "KeyPackageVersion", "--publish-unsigned", "PublishUnsigned:", "-q", "--quiet"} {
 		if !strings.Contains(usageMirror, f) {
@@ -152,6 +152,21 @@ func TestMirrorExitCodes(t *testing.T) {
 		"Signingkey: "+pgp+"\nKey: "+k.Key+"\nCertificate: "+k.CertPEM+"\nUpstreamKeyring: "+a.Keyring+"\nOrigin: Site\n"), 0o644)
 	base := filepath.Join(dir, "mirror")
 	var out, errb bytes.Buffer
+	// Unusable input is found before anything is written: a negative
+	// --threads (the older spelling of --workers), a key package name dpkg
+	// refuses (found only after signing every package, before).
+	for _, bad := range [][]string{{"--threads", "-3"}, {"--workers", "-1"}, {"--keypkg-name", "Not_A_Package"}} {
+		errb.Reset()
+		fresh := filepath.Join(dir, "fresh")
+		args := append([]string{"mirror", "--config", conf, "--basedir", fresh, "-q"}, bad...)
+		if code := run(args, &out, &errb); code != cli.ExitUsage || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+			t.Errorf("%v: exit %d, want 2 and one line: %s", bad, code, errb.String())
+		}
+		if _, err := os.Stat(fresh); err == nil {
+			t.Errorf("%v: %s was written", bad, fresh)
+			os.RemoveAll(fresh)
+		}
+	}
 	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -170,8 +185,13 @@ func TestMirrorExitCodes(t *testing.T) {
 		t.Errorf("corrupt package: exit %d: %s", code, errb.String())
 	}
 	os.WriteFile(filepath.Join(a.Dir, "dists/stable/InRelease"), []byte("Origin: Evil\n"), 0o644)
-	errb.Reset()
-	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != cli.ExitUsage || !strings.Contains(errb.String(), "nothing published") {
-		t.Errorf("unsigned upstream InRelease: exit %d: %s", code, errb.String())
+	for _, b := range []string{base, filepath.Join(dir, "fresh")} {
+		errb.Reset()
+		if code := run([]string{"mirror", "--config", conf, "--basedir", b, "-q"}, &out, &errb); code != cli.ExitUsage || !strings.Contains(errb.String(), "nothing published") {
+			t.Errorf("unsigned upstream InRelease: exit %d: %s", code, errb.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fresh")); err == nil {
+		t.Error("an upstream that does not verify: the mirror's state directory was made")
 	}
 }

@@ -37,7 +37,8 @@ func runMirror(args []string, stdout, stderr io.Writer) int {
 		lists[n] = &listFlag{}
 		fs.Var(lists[n], n, "")
 	}
-	threads := fs.Int("threads", -1, "")
+	workers := fs.Int("workers", 0, "")
+	cli.Alias(fs, "threads", "workers")
 	unverified := fs.Bool("allow-unverified-upstream", false, "")
 	unsigned := fs.Bool("publish-unsigned", false, "")
 	var quiet bool
@@ -57,9 +58,10 @@ func runMirror(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	given := map[string]bool{}
+	older := map[string]string{"hash": "hash-algo", "threads": "workers"}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "hash" {
-			given["hash-algo"] = true // the older spelling
+		if name, ok := older[f.Name]; ok {
+			given[name] = true
 			return
 		}
 		given[f.Name] = true
@@ -76,8 +78,11 @@ func runMirror(args []string, stdout, stderr io.Writer) int {
 			*dst = lists[name].v
 		}
 	}
-	if given["threads"] {
-		c.Threads = *threads
+	if given["workers"] {
+		if err := cli.Workers(*workers); err != nil {
+			return cli.UsageError(stderr, mprog, "%v", err)
+		}
+		c.Workers = *workers
 	}
 	if given["allow-unverified-upstream"] {
 		c.AllowUnverifiedUpstream = *unverified
@@ -95,11 +100,15 @@ func runMirror(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		var se *mirror.SetupError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
 			cli.Errorf(stderr, mprog, "%v; nothing published", err)
 			return cli.ExitUsage
+		case sum.Changed:
+			cli.Errorf(stderr, mprog, "%v (after the new dists/ was switched in)", err)
+		default:
+			cli.Errorf(stderr, mprog, "%v; the new dists/ was not switched in", err)
 		}
-		cli.Errorf(stderr, mprog, "%v", err)
 		return cli.ExitFailed
 	}
 	if quiet {

@@ -65,7 +65,8 @@ what it signed). Every option is also a config file key (Key: value lines).
   --cert CERT                    Certificate: its certificate (PEM or DER)
   --hash-algo ALGO               Hash: sha256 (default) or sha512 (--hash is its
                                  older spelling)
-  --threads N                    Threads: packages signed at once (default: CPUs)
+  --workers N                    Workers: packages signed at once (default: CPUs;
+                                 --threads and Threads: are its older spellings)
   --upstream-keyring FILES       UpstreamKeyring: keyrings upstream's Release must
                                  be signed by (Debian: /usr/share/keyrings/debian-archive-keyring.gpg)
   --allow-unverified-upstream    AllowUnverifiedUpstream: no keyring, sign what is there
@@ -80,7 +81,10 @@ The public key is written to BASEDIR/mirror-keyring.gpg (for apt's
 signed-by=). State (the store of signed packages, the cache, the lock) is in
 BASEDIR/.imaboot-mirror: do not serve it.
 
-Exit status: 0 every package published signed, 1 some packages failed (named
-on stderr; the rest is published), 2 unusable configuration, keys or
-upstream (nothing published); see docs/command-line.md.
+Exit status: 0 every package published signed; 1 some packages failed
+(named on stderr; the rest is published), or storing or publishing failed
+(the error says whether the new dists/ went in); 2 unusable configuration,
+keys, key package name or upstream, found before anything was written
+(nothing published). The same for every imaboot command:
+docs/command-line.md.
 `
