@@ -105,8 +105,16 @@ func (im *Image) checkPolicy(cfg initagent.Config, k BootCheck, errs, warnings [
 	if err := p.Err(); err != nil {
 		return append(errs, fmt.Errorf("IMA policy %s (IMA_POLICY=%s): %w: the kernel would refuse it and the boot would stop at step ima-policy", origin, cfg.IMAPolicy, err)), warnings
 	}
+	// As the agent logs them at boot: the warnings one by one, the bypass
+	// report (a deliberately open profile has many) in one line.
 	for _, d := range p.Warnings() {
+		if d.Code == policygen.CodeInitramfs {
+			continue // the image's /init is the agent: nothing runs from it after the policy
+		}
 		warnings = append(warnings, errors.New(d.String()))
+	}
+	if b := p.BypassSummary(); b != "" {
+		warnings = append(warnings, fmt.Errorf("%s leaves %s (imaboot-policygen check --kernel %s lists them)", origin, b, release))
 	}
 	return errs, warnings
 }

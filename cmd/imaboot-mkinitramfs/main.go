@@ -26,7 +26,9 @@ default /etc/imaboot/ima-policy) that is missing or that imaboot-policygen
 check finds errors in for the target kernel (--kernel-root's version and
 boot/config-KVER); no certificate under IMA_KEYS_DIR when one must load
 (enforce mode). With KEYS_FROM_ROOT=yes the policy and certificates are on
-the root and not checked.
+the root and not checked. Warnings do not stop it; they are printed as the
+agent logs them at boot: the policy's warnings one per line, its known
+bypasses summed up in one line (imaboot-policygen check lists each).
 
 Contents: /init (mode 0755), /dev with console and null nodes, /proc,
 /sys, /run, /newroot, the modules asked for with every module they need
