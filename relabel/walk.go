@@ -366,7 +366,7 @@ func (w *walker) subdir(ctx context.Context, d *dirHandle, name, c string, st *u
 			return true
 		}
 	}
-	return w.dir(ctx, newDirHandle(fd), c, dev, out)
+	return w.dir(ctx, newDirHandle(fd), c, st.Dev, out) // its own device: mounts below it are checked once
 }
 
 // readNames lists a directory with getdents on its descriptor, sorted.
