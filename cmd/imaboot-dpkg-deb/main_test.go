@@ -17,7 +17,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "--help").Output()
-	if err != nil || !strings.HasPrefix(string(out), "Usage: imaboot-dpkg-deb") || !strings.Contains(string(out), "Exit status") {
+	if err != nil || !strings.HasPrefix(string(out), "Usage: imaboot-dpkg-deb") || !strings.Contains(string(out), "Exit status") || !strings.Contains(string(out), "docs/command-line.md") {
 		t.Errorf("imaboot-dpkg-deb --help: %v\n%s", err, out)
 	}
 	fake := filepath.Join(dir, "real-dpkg-deb")

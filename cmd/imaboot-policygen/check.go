@@ -27,7 +27,8 @@ Examples:
   imaboot-policygen check --kernel 6.12 --kernel-config /boot/config-6.12.48+deb13-cloud-amd64 policy
   imaboot-policygen check --kernel latest --format json a.policy b.policy
 
-Exit status: 0 no errors (warnings allowed), 1 errors, 2 unusable input.
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 unusable input
+(docs/command-line.md).
 `
 
 type checkReport struct {

@@ -22,7 +22,8 @@ Examples:
   imaboot-policygen generate --profile seed | imaboot-policygen explain --kernel 6.1 -
 
 Exit status: 0 explained, no errors; 1 the policy has errors (rules the
-target kernel refuses: said in the explanation); 2 unusable input.
+target kernel refuses: said in the explanation); 2 unusable input
+(docs/command-line.md).
 `
 
 func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -77,7 +78,7 @@ const profilesUsage = `
 Usage: imaboot-policygen profiles
 
 Lists the profiles of generate, one a line: name and what it does.
-Exit status: 0 listed, 2 unusable input (an argument).
+Exit status: 0 listed, 2 unusable input (an argument); docs/command-line.md.
 `
 
 const filesystemsUsage = `
@@ -85,14 +86,14 @@ Usage: imaboot-policygen filesystems
 
 Lists the file systems generate and check know: name, magic, whether it is
 a pseudo file system, other names.
-Exit status: 0 listed, 2 unusable input (an argument).
+Exit status: 0 listed, 2 unusable input (an argument); docs/command-line.md.
 `
 
 const corpusUsage = `
 Usage: imaboot-policygen corpus
 
 Prints the oracle corpus of single rules, a JSON list of strings (see oracle).
-Exit status: 0 printed, 2 unusable input (an argument).
+Exit status: 0 printed, 2 unusable input (an argument); docs/command-line.md.
 `
 
 func runProfiles(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

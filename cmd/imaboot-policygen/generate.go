@@ -32,7 +32,8 @@ Examples:
   imaboot-policygen generate --profile attest --kernel 6.12 --exclude-fs vfat,overlay
   imaboot-policygen generate --profile appraise_tcb --owner 1000 --appraisal hash
 
-Exit status: 0 written, 1 the output could not be written, 2 unusable input.
+Exit status: 0 written, 1 the output could not be written, 2 unusable input
+(docs/command-line.md).
 `
 
 func runGenerate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -175,6 +175,13 @@ func TestUsageConventions(t *testing.T) {
 	if code != exitOK || errs != "" || strings.Count(out, "Usage: imaboot-policygen check") != 1 {
 		t.Errorf("check --help: exit %d, stderr %q, usage %d times on stdout", code, errs, strings.Count(out, "Usage: imaboot-policygen check"))
 	}
+	// Every --help points to the page of the common conventions.
+	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"explain", "--help"}, {"generate", "--help"}, {"oracle", "--help"},
+		{"profiles", "--help"}, {"filesystems", "--help"}, {"corpus", "--help"}} {
+		if _, out, _ := runCmd(t, "", args...); !strings.Contains(out, "docs/command-line.md") {
+			t.Errorf("%q does not point to docs/command-line.md", args)
+		}
+	}
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte("measure func=BPRM_CHECK\nmeasure func=MMAP_CHECK_REQPROT\n"), 0o644)
 	if code, out, _ := runCmd(t, "", "explain", "--kernel", "6.1", bad); code != exitFindings || !strings.Contains(out, "MMAP_CHECK_REQPROT") {

@@ -32,7 +32,8 @@ Examples (in the guest, as root, before any policy is loaded):
   imaboot-policygen oracle --kernel 6.1 --lsm apparmor --corpus rules.json
 
 Exit status: 0 all certain verdicts agree, 1 disagreements, 2 unusable input or
-the judge could not run (EBUSY, not a policy file, a policy got loaded).
+the judge could not run (EBUSY, not a policy file, a policy got loaded);
+docs/command-line.md.
 `
 
 func runOracle(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
