@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/imaboot/imaboot/efi"
 )
 
 // FuzzParseConfig reads arbitrary bytes as imaboot.conf and as one of
@@ -31,10 +33,12 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 // FuzzParseCmdline reads arbitrary strings as /proc/cmdline, then applies
-// it to the default configuration. Nothing may panic.
+// it to the default configuration and reads the kernel's appraisal mode
+// from it. Nothing may panic; the mode is one the kernel has.
 func FuzzParseCmdline(f *testing.F) {
 	for _, s := range []string{"root=/dev/vda ro quiet", `init="/sbin/x y" -- a b`, "imaboot.mode=permissive imaboot.bogus=1",
-		"rootdelay=abc", "root=UUID=x rootflags=a,b \"unterminated", "-- --", "imaboot.root_timeout=-3"} {
+		"rootdelay=abc", "root=UUID=x rootflags=a,b \"unterminated", "-- --", "imaboot.root_timeout=-3",
+		"ima_appraise=fix evm=fixx ima-appraise", "ima_appraise=logx -- ima_appraise=off"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -50,5 +54,14 @@ func FuzzParseCmdline(f *testing.F) {
 		cl.Root()
 		c := DefaultConfig()
 		c.ApplyCmdline(cl)
+		k := ReadKernelAppraisal(cl, efi.SecureBoot{})
+		switch k.Mode {
+		case AppraiseEnforce, AppraiseLog, AppraiseFix, AppraiseOff:
+		default:
+			t.Fatalf("appraisal mode %q", k.Mode)
+		}
+		if k.Enforces() != (k.Problem() == "") {
+			t.Fatalf("enforces %v but problem %q", k.Enforces(), k.Problem())
+		}
 	})
 }

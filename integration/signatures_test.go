@@ -200,3 +200,11 @@ func TestSignaturesEnforced(t *testing.T) {
 		expectHolds(t, st, initagent.Enforce, initagent.EnforcementProven, "sealed", "integrity")
 	})
 }
+
+// sh runs a command on the host and fails the test with its output.
+func sh(t testing.TB, name string, args ...string) {
+	t.Helper()
+	if err := fixture.Run(name, args...); err != nil {
+		t.Fatal(err)
+	}
+}
