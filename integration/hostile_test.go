@@ -65,10 +65,7 @@ sed 's/^/HOOK2: /' /tmp/hook2.out
 //     unsigned one is refused.
 func TestHostileTrees(t *testing.T) {
 	tools := buildRelabelTools(t)
-	racer, err := fixture.BuildRacer(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	racer := guestTool(t, "racer")
 	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
 		key := newSigningKey(t, t.TempDir(), "rsa", "rsa")
 		execs := []signedFile{{dir: "signed"}, {dir: "unsigned"}}
