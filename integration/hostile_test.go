@@ -14,9 +14,10 @@ package integration
 //	/race/path/a/f0..f9        unlabeled; /race/path/link -> /race/outside
 //	/race/outside/f0..f9       unlabeled, must stay so
 //
-// The initramfs loads no policy and no certificate (IMA_POLICY=): the
-// system boots with the kernel's default policy, as a running system an
-// admin works on.
+// The initramfs loads no policy and no certificate (IMA_POLICY=) and leaves
+// the keyrings open (KEYRINGS=open): the system boots with the kernel's
+// default policy, as a running system an admin works on, where a stray
+// --hook could still load keys and a policy.
 
 import (
 	"fmt"
@@ -101,7 +102,7 @@ func TestHostileTrees(t *testing.T) {
 				}
 			},
 		}.build(t)
-		mach := newRelabelMachine(t, k, root, "IMA_POLICY=\nMIN_IMA_CERTS=0\n", nil)
+		mach := newRelabelMachine(t, k, root, "IMA_POLICY=\nMIN_IMA_CERTS=0\nKEYRINGS=open\n", nil)
 		m := mach.boot(t, "root=/dev/vda rw")
 		expect(t, m, `ROOTINIT-DONE`)
 		if err := m.Wait(bootWait); err != nil {
