@@ -9,7 +9,17 @@ export CGO_ENABLED = 0
 
 CMDS := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build setup test unit demo bench install clean
+# staticcheck, installed by scripts/setup-host (go install at this version).
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+
+# Every parser of untrusted input has a fuzz target (PACKAGE:TARGET); make
+# test runs each for FUZZTIME.
+FUZZ := imasigs:FuzzParse deb:FuzzRead initagent:FuzzParseConfig initagent:FuzzParseCmdline \
+	dpkglabel:FuzzDatabase relabel:FuzzParseLabel keyload/tpm:FuzzParseBlob keyload:FuzzParseCertificates \
+	blockdev:FuzzRecognise policygen:FuzzParse debarchive:FuzzParse
+FUZZTIME ?= 3s
+
+.PHONY: all build setup test unit lint fuzz demo bench install clean
 
 all: build
 
@@ -19,10 +29,24 @@ build:
 setup:
 	scripts/setup-host
 
-# The whole suite: host unit tests and the VM tests on both kernels.
-test: setup
-	$(GO) vet ./...
+# The whole suite: lint, fuzzing, host unit tests and the VM tests on both
+# kernels.
+test: setup lint fuzz
 	$(GO) test -count=1 -timeout 60m ./...
+
+# go.mod as go mod tidy leaves it, go vet and staticcheck clean.
+lint:
+	$(GO) mod tidy -diff
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# Each fuzz target for FUZZTIME (seed inputs also run in every go test).
+fuzz:
+	@set -e; for t in $(FUZZ); do \
+		echo "fuzz $${t%%:*} $${t##*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} >/dev/null || \
+			{ $(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}; exit 1; }; \
+	done
 
 # Host unit tests only (no VM, no downloads).
 unit:

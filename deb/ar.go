@@ -46,10 +46,13 @@ func ReadAr(r io.Reader) ([]Member, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ar member %d: bad header: %v: %w", i+1, err, ErrFormat)
 		}
-		m.Data = make([]byte, size)
-		if n, err := io.ReadFull(r, m.Data); err != nil {
+		// Read what is there, never allocate what the header claims: a
+		// 60-byte file may claim 10 GB.
+		var data bytes.Buffer
+		if n, err := io.Copy(&data, io.LimitReader(r, size)); err != nil || n != size {
 			return nil, fmt.Errorf("ar member %s: truncated (%d of %d bytes): %w", m.Name, n, size, ErrFormat)
 		}
+		m.Data = data.Bytes()
 		if size%2 == 1 {
 			var pad [1]byte
 			// The last member's padding may be missing (ar tools differ).

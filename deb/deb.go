@@ -99,12 +99,19 @@ func CleanName(n string) string {
 	return strings.Trim(n, "/")
 }
 
+// MaxControlFile bounds one control.tar member read into memory: control
+// files are small, and a compressed member may expand a thousandfold.
+const MaxControlFile = 64 << 20
+
 // ControlFiles returns every entry of control.tar.
 func (p *Package) ControlFiles() ([]File, error) {
 	var fs []File
 	err := p.walk(p.control, p.ControlCompression, func(h *tar.Header, r io.Reader) error {
 		f := File{Header: h}
 		if h.Typeflag == tar.TypeReg {
+			if h.Size > MaxControlFile {
+				return fmt.Errorf("%d bytes, more than a control file may hold (%d)", h.Size, MaxControlFile)
+			}
 			b, err := io.ReadAll(r)
 			if err != nil {
 				return err

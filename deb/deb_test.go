@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -158,5 +160,22 @@ func TestXZToolAndGoAgree(t *testing.T) {
 	}
 	if !bytes.Equal(out[0], plain) || !bytes.Equal(out[1], plain) {
 		t.Error("the decoders disagree")
+	}
+}
+
+// An ar header may claim any size: a short file claiming 9,999,999,999
+// bytes is refused as truncated without that much memory being asked for.
+func TestArClaimedSizeIsNotAllocated(t *testing.T) {
+	h := fmt.Sprintf("%-16s%-12s%-6s%-6s%-8s%-10s`\n", "debian-binary", "0", "0", "0", "100644", "9999999999")
+	data := []byte("!<arch>\n" + h + "2.0\n")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ReadAr(bytes.NewReader(data))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("err = %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("reading a %d-byte file allocated %d bytes", len(data), n)
 	}
 }

@@ -3,6 +3,7 @@ package debsign
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +17,9 @@ type Job struct{ In, Out string }
 type Summary struct {
 	Packages, Failed int
 	Result
-	Elapsed time.Duration
-	Errors  []error
+	Elapsed  time.Duration
+	Errors   []error
+	Warnings []string
 }
 
 // SignBatch signs the packages in parallel, printing one progress line per
@@ -42,9 +44,17 @@ func SignBatch(jobs []Job, s *relabel.Signer, algo relabel.HashAlgo, progress io
 		sum.Packages++
 		sum.Signed += res.Signed
 		sum.Mutable += res.Mutable
+		sum.Dropped += res.Dropped
 		sum.Bytes += res.Bytes
 		if progress != nil {
 			fmt.Fprintf(progress, "imaboot-debsign: [%d/%d] %s: %d signed, %d mutable\n", sum.Packages+sum.Failed, len(jobs), jobs[i].Out, res.Signed, res.Mutable)
+		}
+		// Warnings show even when progress lines do not.
+		if res.Dropped > 0 {
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: %d files not signed: their names hold a newline, which a manifest cannot", jobs[i].Out, res.Dropped))
+		}
+		if len(res.ReplacedKeys) > 0 {
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: replaced an imasigs manifest signed by another key (key id %s)", jobs[i].Out, strings.Join(res.ReplacedKeys, ", ")))
 		}
 		return nil
 	})
@@ -55,6 +65,10 @@ func SignBatch(jobs []Job, s *relabel.Signer, algo relabel.HashAlgo, progress io
 // String is the summary line.
 func (s Summary) String() string {
 	sec := s.Elapsed.Seconds()
-	return fmt.Sprintf("%d packages signed, %d failed; %d files signed, %d skipped as mutable; %.1f MB hashed in %.2f s (%.0f files/s, %.1f MB/s)",
-		s.Packages, s.Failed, s.Signed, s.Mutable, float64(s.Bytes)/1e6, sec, float64(s.Signed)/sec, float64(s.Bytes)/1e6/sec)
+	dropped := ""
+	if s.Dropped > 0 {
+		dropped = fmt.Sprintf(", %d dropped (names a manifest cannot hold)", s.Dropped)
+	}
+	return fmt.Sprintf("%d packages signed, %d failed; %d files signed, %d skipped as mutable%s; %.1f MB hashed in %.2f s (%.0f files/s, %.1f MB/s)",
+		s.Packages, s.Failed, s.Signed, s.Mutable, dropped, float64(s.Bytes)/1e6, sec, float64(s.Signed)/sec, float64(s.Bytes)/1e6/sec)
 }

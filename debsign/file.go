@@ -1,7 +1,6 @@
 package debsign
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 
@@ -29,11 +28,8 @@ func SignFile(in, out string, s *relabel.Signer, algo relabel.HashAlgo) (Result,
 	return res, WriteAtomic(out, mode, p)
 }
 
-// WriteAtomic writes p to path through a temporary file beside it.
+// WriteAtomic writes p to path through a temporary file beside it
+// (internal/atomicfile).
 func WriteAtomic(path string, mode os.FileMode, p *deb.Package) error {
-	var b bytes.Buffer
-	if err := p.Write(&b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return atomicfile.Write(path, b.Bytes(), mode)
+	return atomicfile.WriteFrom(path, mode, p.Write)
 }

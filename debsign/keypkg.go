@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -45,6 +46,11 @@ func (k KeyPackage) FileName() string {
 	return fmt.Sprintf("%s-ima-signing-key_%s_all.deb", k.Name, v)
 }
 
+// ErrKeyPackage is wrapped by WriteKeyPackage's errors about its input (a
+// bad name or version, a certificate its CA did not sign): nothing was
+// written.
+var ErrKeyPackage = errors.New("keypkg")
+
 // WriteKeyPackage writes the package into dir and returns its path.
 func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 	p, err := BuildKeyPackage(k)
@@ -58,10 +64,10 @@ func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 // BuildKeyPackage builds the package in memory.
 func BuildKeyPackage(k KeyPackage) (*deb.Package, error) {
 	if !pkgName.MatchString(k.Name + "-ima-signing-key") {
-		return nil, fmt.Errorf("keypkg: name %q: want lower-case letters, digits, + - .", k.Name)
+		return nil, fmt.Errorf("%w: name %q: want lower-case letters, digits, plus, minus or dot", ErrKeyPackage, k.Name)
 	}
 	if !pkgVersion.MatchString(k.Version) {
-		return nil, fmt.Errorf("keypkg: version %q is not a Debian version", k.Version)
+		return nil, fmt.Errorf("%w: version %q is not a Debian version", ErrKeyPackage, k.Version)
 	}
 	if k.Maintainer == "" {
 		k.Maintainer = "imaboot-debsign <root@localhost>"
@@ -143,17 +149,17 @@ Description: IMA signing certificate %s
 func (k KeyPackage) verifyCA() (string, error) {
 	ca, err := x509.ParseCertificate(k.CA.DER)
 	if err != nil {
-		return "", fmt.Errorf("keypkg: CA %s: %w", k.CA.File, err)
+		return "", fmt.Errorf("%w: CA %s: %w", ErrKeyPackage, k.CA.File, err)
 	}
 	cert, err := x509.ParseCertificate(k.Cert.DER)
 	if err != nil {
-		return "", fmt.Errorf("keypkg: certificate %s: %w", k.Cert.File, err)
+		return "", fmt.Errorf("%w: certificate %s: %w", ErrKeyPackage, k.Cert.File, err)
 	}
 	if !ca.IsCA || len(ca.SubjectKeyId) == 0 {
-		return "", fmt.Errorf("keypkg: %s is not a CA certificate with a SubjectKeyIdentifier", k.CA.File)
+		return "", fmt.Errorf("%w: %s is not a CA certificate with a SubjectKeyIdentifier", ErrKeyPackage, k.CA.File)
 	}
 	if err := ownerca.Verify(ca, cert).Err(); err != nil {
-		return "", fmt.Errorf("keypkg: %s would be refused under TRUST=ca with the CA %s: %w", k.Cert.File, k.CA.File, err)
+		return "", fmt.Errorf("%w: %s would be refused under TRUST=ca with the CA %s: %w", ErrKeyPackage, k.Cert.File, k.CA.File, err)
 	}
 	return ownerca.KeyID(ca), nil
 }

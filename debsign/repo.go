@@ -13,20 +13,46 @@ import (
 	"github.com/imaboot/imaboot/internal/atomicfile"
 )
 
-// FindDebs lists the .deb files under dir, sorted.
-func FindDebs(dir string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// FindDebs lists the .deb files under dir, sorted. A symlink named *.deb
+// is followed: one to a package also found under dir adds nothing (it is
+// signed under its own name, once); any other is returned in bad, an error
+// naming it, as a package that is not signed.
+func FindDebs(dir string) (debs []string, bad []error, err error) {
+	var links []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() && strings.HasSuffix(p, ".deb") {
-			out = append(out, p)
+		if !strings.HasSuffix(p, ".deb") {
+			return nil
+		}
+		switch {
+		case d.Type().IsRegular():
+			debs = append(debs, p)
+		case d.Type()&fs.ModeSymlink != 0:
+			links = append(links, p)
 		}
 		return nil
 	})
-	sort.Strings(out)
-	return out, err
+	sort.Strings(debs)
+	found := map[string]bool{}
+	for _, p := range debs {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			found[real] = true
+		}
+	}
+	for _, l := range links {
+		real, rerr := filepath.EvalSymlinks(l)
+		if rerr == nil && found[real] {
+			continue
+		}
+		what := "a dangling symlink"
+		if rerr == nil {
+			what = "a symlink to " + real + ", which is not a package under " + dir
+		}
+		bad = append(bad, fmt.Errorf("%s: %s: not signed (sign its target)", l, what))
+	}
+	return debs, bad, err
 }
 
 // RefreshRepo regenerates Packages, Packages.gz and Release at the top of

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
 	"github.com/imaboot/imaboot/deb"
@@ -19,7 +20,11 @@ var maintainerScripts = map[string]bool{"preinst": true, "postinst": true, "prer
 type Result struct {
 	Signed  int   // manifest entries
 	Mutable int   // files left unsigned as configuration
+	Dropped int   // files whose names a manifest cannot hold (a newline): not signed
 	Bytes   int64 // content hashed
+	// ReplacedKeys are the key ids (8 hex digits) of an earlier imasigs
+	// manifest, signed by another key, that this one replaced.
+	ReplacedKeys []string
 }
 
 // SignPackage adds (or replaces) the imasigs manifest of p.
@@ -35,6 +40,7 @@ func SignPackage(p *deb.Package, s *relabel.Signer, algo relabel.HashAlgo) (Resu
 	for _, f := range ctl {
 		name := f.Name()
 		if name == imasigs.ControlMember {
+			res.ReplacedKeys = otherKeys(f.Data, s.KeyID)
 			continue // re-signing replaces it
 		}
 		kept = append(kept, f)
@@ -56,7 +62,13 @@ func SignPackage(p *deb.Package, s *relabel.Signer, algo relabel.HashAlgo) (Resu
 	}
 	digests := map[string][]byte{} // for hard links
 	err = p.WalkData(func(h *tar.Header, r io.Reader) error {
-		path := "/" + deb.CleanName(h.Name)
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeLink {
+			return nil // symlinks, directories, devices: nothing to sign
+		}
+		path, err := entryPath(h.Name)
+		if err != nil {
+			return err
+		}
 		var d []byte
 		switch h.Typeflag {
 		case tar.TypeReg: // archive/tar reports the old "\x00" type as TypeReg
@@ -70,15 +82,17 @@ func SignPackage(p *deb.Package, s *relabel.Signer, algo relabel.HashAlgo) (Resu
 			d = hh.Sum(nil)
 			digests[path] = d
 		case tar.TypeLink:
-			target := "/" + deb.CleanName(h.Linkname)
+			target, err := entryPath(h.Linkname)
+			if err != nil {
+				return fmt.Errorf("hard link target: %w", err)
+			}
 			if d = digests[target]; d == nil {
 				return fmt.Errorf("hard link to %s, which is not an earlier regular file", target)
 			}
-		default:
-			return nil // symlinks, directories, devices: nothing to sign
 		}
 		if imasigs.ValidPath(path) != nil {
-			return nil // a name the manifest cannot hold
+			res.Dropped++ // a name the manifest cannot hold
+			return nil
 		}
 		if h.Mode&0o111 == 0 && (conffiles[path] || path == "/etc" || strings.HasPrefix(path, "/etc/")) {
 			res.Mutable++
@@ -101,6 +115,42 @@ func SignPackage(p *deb.Package, s *relabel.Signer, algo relabel.HashAlgo) (Resu
 	res.Signed = len(m.Entries)
 	kept = append(kept, deb.File{Header: manifestHeader(ctl, len(b)), Data: b})
 	return res, p.SetControl(kept)
+}
+
+// entryPath is a data.tar name as the path dpkg installs it at (and lists
+// in PKG.list): "./usr//bin/./x" is /usr/bin/x. A ".." component is
+// refused, as dpkg refuses it.
+func entryPath(name string) (string, error) {
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return "", fmt.Errorf("entry %q has a \"..\" component", name)
+		}
+	}
+	p := path.Clean("/" + name)
+	if p == "/" {
+		return "", fmt.Errorf("entry %q names no file", name)
+	}
+	return p, nil
+}
+
+// otherKeys lists the key ids of an existing manifest's signatures that
+// are not keyID (nothing when it cannot be read: it is replaced anyway).
+func otherKeys(manifest []byte, keyID uint32) []string {
+	m, err := imasigs.Parse(bytes.NewReader(manifest))
+	if err != nil {
+		return nil
+	}
+	seen := map[uint32]bool{}
+	var out []string
+	for _, e := range m.Entries {
+		l, err := relabel.ParseLabel(e.Label)
+		if err != nil || l.KeyID == keyID || seen[l.KeyID] {
+			continue
+		}
+		seen[l.KeyID] = true
+		out = append(out, fmt.Sprintf("%08x", l.KeyID))
+	}
+	return out
 }
 
 // manifestHeader gives the manifest the owner and time of the control file.

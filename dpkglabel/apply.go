@@ -34,6 +34,9 @@ type PackageResult struct {
 	// either (a file restored by dpkg's rollback keeps the one it had).
 	Unlabeled  int
 	Mismatches []error // content did not match, or the file could not be read
+	// waiting are signed files with several hard links, labeled once the
+	// whole run has counted their names (links.go).
+	waiting []sharedFile
 }
 
 // Failed reports whether a signed file could not be labeled.
@@ -80,9 +83,13 @@ type Labeling struct {
 	// as verified without hashing it again: the post-invoke check after
 	// the shim, which hashed every file when it labeled it.
 	Trusted bool
+	// links, when set (a root that is part of a file system), holds back
+	// files with several hard links for Run's link count check.
+	links *linkCheck
 }
 
-// applyEntry labels the file at where (inside root) from e.
+// applyEntry labels the file at where (inside root) from e, or puts it in
+// res.waiting when lb.links says its inode has several links.
 func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry, lb Labeling) {
 	f, err := root.openFile(where)
 	if err != nil {
@@ -93,6 +100,11 @@ func (res *PackageResult) applyEntry(root *Root, where string, e imasigs.Entry, 
 		return
 	}
 	defer f.Close()
+	if s, shared := lb.links.saw(f, where); shared {
+		s.pkg, s.entry = res.Package, e
+		res.waiting = append(res.waiting, s)
+		return
+	}
 	res.applyFile(root, where, f, e, lb)
 }
 
@@ -145,12 +157,13 @@ func readConffiles(root *Root, info string) map[string]bool {
 
 // noteUnsigned records where, a file no manifest entry signs, if it is a
 // regular file, and whether it lacks a signature label.
-func (res *PackageResult) noteUnsigned(root *Root, where string) {
+func (res *PackageResult) noteUnsigned(root *Root, where string, lc *linkCheck) {
 	f, err := root.openFile(where)
 	if err != nil {
 		return
 	}
 	defer f.Close()
+	lc.saw(f, where) // a name of its inode, for the link count check
 	res.Unsigned = append(res.Unsigned, root.Name(where))
 	buf := make([]byte, 4096)
 	if n, err := unix.Fgetxattr(int(f.Fd()), relabel.XattrIMA, buf); err != nil || n == 0 || buf[0] != byte(relabel.TypeSignature) {
@@ -193,7 +206,7 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion, lb Labeling)
 				continue
 			}
 		}
-		res.noteUnsigned(root, where)
+		res.noteUnsigned(root, where, lb.links)
 	}
 	for _, s := range Scripts {
 		where := path.Join(AdminDir, "info", info+"."+s)
@@ -203,7 +216,7 @@ func LabelPackage(root *Root, p Package, divs map[string]Diversion, lb Labeling)
 				continue
 			}
 		}
-		res.noteUnsigned(root, where)
+		res.noteUnsigned(root, where, lb.links)
 	}
 	res.NoManifest = m == nil
 	return res, nil

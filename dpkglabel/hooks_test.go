@@ -54,3 +54,22 @@ func TestHooksScript(t *testing.T) {
 		t.Error("snippet left behind")
 	}
 }
+
+// --help prints the help on stdout; a bad action or argument is one line
+// naming the program, exit 2.
+func TestHooksScriptHelp(t *testing.T) {
+	script, _ := filepath.Abs("../scripts/imaboot-dpkg-hooks")
+	out, err := exec.Command(script, "--help").Output()
+	if err != nil || !strings.HasPrefix(string(out), "Usage: imaboot-dpkg-hooks") || !strings.Contains(string(out), "Exit status") {
+		t.Errorf("--help: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{}, {"bogus"}, {"status", "--bogus"}} {
+		cmd := exec.Command(script, args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if cmd.ProcessState.ExitCode() != 2 || len(out) != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "imaboot-dpkg-hooks: ") {
+			t.Errorf("%q: %v, stdout %q, stderr %q", args, err, out, stderr.String())
+		}
+	}
+}

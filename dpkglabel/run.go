@@ -57,6 +57,9 @@ func Run(o Options) (Summary, error) {
 	if o.Pending {
 		lb = Labeling{Recreate: NewRecreator(o.Root), Trusted: true}
 	}
+	if lb.links, err = newLinkCheck(root); err != nil {
+		return sum, err
+	}
 	n := o.Workers
 	if n <= 0 {
 		n = runtime.NumCPU()
@@ -88,6 +91,17 @@ func Run(o Options) (Summary, error) {
 	}
 	close(next)
 	wg.Wait()
+	if lb.links != nil {
+		byName := map[string]*PackageResult{}
+		var waiting []sharedFile
+		for _, r := range results {
+			if r != nil {
+				byName[r.Package] = r
+				waiting = append(waiting, r.waiting...)
+			}
+		}
+		labelShared(root, lb, waiting, byName)
+	}
 
 	for i, r := range results {
 		sum.Packages++

@@ -190,7 +190,9 @@ func (s *Shim) data(args []string) int {
 	}
 	// From here a closed pipe is an error to handle, not a reason to die.
 	signal.Ignore(unix.SIGPIPE)
-	if err := writeAll(1, endPadding); err == nil {
+	// err, not a new variable: waitConsumed's answer (dpkg gone, a failed
+	// FIONREAD) must reach the checks below.
+	if err = writeAll(1, endPadding); err == nil {
 		err = waitConsumed(1)
 	} else if !errors.Is(err, errReaderGone) {
 		s.printf("%s: write to dpkg: %v", pkg, err)

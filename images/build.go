@@ -10,18 +10,29 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/imaboot/imaboot/internal/atomicfile"
 	"github.com/imaboot/imaboot/kmod"
 )
 
-// Build writes the initramfs described by s to w.
-func Build(w io.Writer, s Spec) (*Report, error) {
+// Image is an initramfs assembled from a Spec and not written yet: every
+// input was found and every path is known, so it can be checked (Lookup)
+// before anything is written.
+type Image struct {
+	t          tree
+	rep        *Report
+	noCompress bool
+}
+
+// Assemble finds everything s asks for: host files are checked and their
+// sizes taken now, their contents read when the image is written.
+func Assemble(s Spec) (*Image, error) {
 	t := tree{}
 	rep := &Report{}
 	if err := addSkeleton(t); err != nil {
 		return nil, err
 	}
 	if s.Init != "" {
-		if err := t.addHost(s.Init, InitPath, 0o755, "--init "+s.Init); err != nil {
+		if err := t.addHostFile(s.Init, InitPath, 0o755, "--init "+s.Init); err != nil {
 			return nil, err
 		}
 	}
@@ -29,7 +40,7 @@ func Build(w io.Writer, s Spec) (*Report, error) {
 		return nil, err
 	}
 	if s.Config != "" {
-		if err := t.addHost(s.Config, ConfigPath, 0o644, "--config "+s.Config); err != nil {
+		if err := t.addHostFile(s.Config, ConfigPath, 0o644, "--config "+s.Config); err != nil {
 			return nil, err
 		}
 	}
@@ -57,36 +68,78 @@ func Build(w io.Writer, s Spec) (*Report, error) {
 			return nil, err
 		}
 	}
+	return &Image{t: t, rep: rep, noCompress: s.NoCompress}, nil
+}
+
+// Lookup returns the content of the regular file at path in the image and
+// a name for it in messages: the host file it is copied from, else path.
+// ok is false when the image has no regular file there.
+func (im *Image) Lookup(path string) (data []byte, name string, ok bool, err error) {
+	rel, err := cleanDst(path)
+	if err != nil {
+		return nil, "", false, err
+	}
+	n, found := im.t[rel]
+	if !found || n.kind != kindFile {
+		return nil, "", false, nil
+	}
+	if n.data != nil || n.src == "" {
+		return n.data, path, true, nil
+	}
+	data, err = os.ReadFile(n.src)
+	if err != nil {
+		return nil, n.origin, false, fmt.Errorf("%s: %w", n.origin, err)
+	}
+	return data, n.src, true, nil
+}
+
+// KernelVersion is the module tree's kernel version, "" without one.
+func (im *Image) KernelVersion() string { return im.rep.KernelVersion }
+
+// Write writes the image to w.
+func (im *Image) Write(w io.Writer) (*Report, error) {
 	cw := &countingWriter{w: w}
-	entries, err := t.writeArchive(cw, s.NoCompress)
+	entries, err := im.t.writeArchive(cw, im.noCompress)
 	if err != nil {
 		return nil, err
 	}
+	rep := *im.rep
 	rep.Entries, rep.Bytes = entries, cw.n
+	return &rep, nil
+}
+
+// WriteFile writes the image to file, replacing it only once complete
+// (internal/atomicfile: a fresh temporary file beside it, then a rename).
+func (im *Image) WriteFile(file string) (*Report, error) {
+	var rep *Report
+	err := atomicfile.WriteFrom(file, 0o644, func(w io.Writer) error {
+		var err error
+		rep, err = im.Write(w)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
+// Build writes the initramfs described by s to w.
+func Build(w io.Writer, s Spec) (*Report, error) {
+	im, err := Assemble(s)
+	if err != nil {
+		return nil, err
+	}
+	return im.Write(w)
+}
+
 // BuildFile writes the image to file, replacing it only once complete.
+// Nothing is written when an input is missing.
 func BuildFile(file string, s Spec) (*Report, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	im, err := Assemble(s)
 	if err != nil {
-		return nil, fmt.Errorf("write initramfs %s: %w", file, err)
+		return nil, err
 	}
-	defer os.Remove(tmp.Name())
-	rep, err := Build(tmp, s)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), file)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write initramfs %s: %w", file, err)
-	}
-	return rep, nil
+	return im.WriteFile(file)
 }
 
 // addSkeleton lays out what the kernel and the agent expect before any

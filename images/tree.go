@@ -121,6 +121,33 @@ func (t tree) addHostInfo(src, dst string, fi fs.FileInfo, perm uint32, origin s
 	return fmt.Errorf("%s: %s is a %v, which the image cannot hold", origin, src, fi.Mode().Type())
 }
 
+// addHostFile adds a host file that must be a regular file (after
+// following a symlink): /init, the configuration.
+func (t tree) addHostFile(src, dst string, perm uint32, origin string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("%s: %w", origin, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: %s is a %s, not a regular file", origin, src, kindName(fi.Mode()))
+	}
+	return t.addHostInfo(src, dst, fi, perm, origin)
+}
+
+func kindName(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return m.Type().String()
+}
+
 // addHostTree adds a host directory and everything under it at dst.
 func (t tree) addHostTree(src, dst, origin string) error {
 	fi, err := os.Stat(src)

@@ -482,13 +482,13 @@ func TestPolicyBypassesSummedUp(t *testing.T) {
 // stop with nothing saying why); as /init it loads, without the warning.
 func TestPolicyInitramfsInHookMode(t *testing.T) {
 	const policy = "appraise func=BPRM_CHECK appraise_type=imasig\n"
-	a, p, out := policyAgent(t, policy)
+	a, p, _ := policyAgent(t, policy)
 	a.hook = true
 	_, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{})
 	if err == nil || !strings.Contains(err.Error(), `without an earlier "dont_appraise fsname=rootfs"`) || !strings.Contains(err.Error(), "nothing written") || p.writes != nil {
 		t.Errorf("hook mode: %v, wrote %q", err, p.writes)
 	}
-	a, p, out = policyAgent(t, policy)
+	a, p, out := policyAgent(t, policy)
 	if _, err := a.loadPolicy(a.waitInputs(&inputs{}), &policyLoad{}); err != nil || p.loaded == nil || strings.Contains(out.String(), "rootfs") {
 		t.Errorf("as /init: %v, loaded %q, console %q", err, p.loaded, out)
 	}

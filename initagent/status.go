@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/imaboot/imaboot/internal/atomicfile"
 )
 
 // StatusPath is the machine-readable report; /run moves into the real root,
@@ -97,8 +99,9 @@ func (s *Status) since(t time.Time) float64 {
 	return float64(t.Sub(s.start).Microseconds()) / 1000
 }
 
-// Write saves the report atomically (write then rename), so a reader never
-// sees half a file.
+// Write saves the report atomically (internal/atomicfile), so a reader
+// never sees half a file and nothing planted in /run/imaboot is written
+// through.
 func (s *Status) Write() error {
 	if s.path == "" {
 		return nil
@@ -107,11 +110,7 @@ func (s *Status) Write() error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return err
 	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.path)
+	return atomicfile.Write(s.path, append(data, '\n'), 0o644)
 }
 
 // Holds is the summary line's account of what holds for this boot: the

@@ -37,6 +37,9 @@ type scenario struct {
 	files     map[string]string // initramfs path -> host path
 	dirs      map[string]string // initramfs path -> host directory
 	ballast   int               // MiB of filler in the initramfs, to see the old root freed
+	// broken: the initramfs is meant to stop the boot (a bad configuration
+	// line, a refused policy): imaboot-mkinitramfs --no-check writes it.
+	broken bool
 }
 
 // boot builds the scenario for kernel k and starts the machine.
@@ -73,6 +76,9 @@ func boot(t testing.TB, k fixture.Kernel, s scenario) *vm.Machine {
 		config += baseConfig
 	}
 	spec := fixture.Initramfs{Modules: s.modules, Config: config, Files: files, Dirs: s.dirs}
+	if s.broken {
+		spec.Args = append(spec.Args, "--no-check")
+	}
 	if err := spec.Build(bins, k, initrd); err != nil {
 		t.Fatal(err)
 	}

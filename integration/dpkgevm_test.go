@@ -106,7 +106,7 @@ echo "EVM-STATE $(cat /sys/kernel/security/evm)"
 		relabelExpectLine(t, con, "RC-before=126")
 		// In place: refused by EVM on both kernels.
 		relabelExpectLine(t, con, "INPLACE-RC=1")
-		if !strings.Contains(con, "INPLACE: mismatch fresh: set security.ima on /opt/fresh/echo: operation not permitted") {
+		if !strings.Contains(con, "INPLACE: mismatch fresh: /opt/fresh/echo: set security.ima: operation not permitted") {
 			t.Error("the in-place label was not refused with EPERM")
 		}
 		if !regexp.MustCompile(`(?m)^KMSG .*op=update_metadata cause=no_xattrs .*name="echo"`).MatchString(con) {

@@ -60,9 +60,11 @@ func TestIntegrityFailuresHaltInEnforce(t *testing.T) {
 			empty := filepath.Join(dir, "empty")
 			os.Mkdir(empty, 0o755)
 			s.dirs = map[string]string{"/etc/keys/ima": empty}
+			s.broken = true
 		}, "imaboot: error: enforce: step ima-certificates failed: 0 certificate(s) loaded into _ima"},
 		{"invalid-rule", func(dir string, s *scenario) {
 			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "bad-policy", invalidRulePolicy)
+			s.broken = true
 		}, "imaboot: error: enforce: step ima-policy failed: policy check for Linux "},
 		// The checker cannot know that sha512 is a module the initramfs did
 		// not load (it warns); the kernel refuses the rule, nothing loads
@@ -78,6 +80,7 @@ func TestIntegrityFailuresHaltInEnforce(t *testing.T) {
 		}, `imaboot: error: enforce: step ima-policy failed: IMA policy rule 40 "appraise func=MODULE_CHECK appraise_algos=sha512": refused with EINVAL`},
 		{"missing-policy", func(dir string, s *scenario) {
 			delete(s.files, "/etc/imaboot/ima-policy")
+			s.broken = true
 		}, "imaboot: error: enforce: step ima-policy failed: read IMA policy: open /etc/imaboot/ima-policy: no such file or directory"},
 	}
 	for _, tc := range cases {
@@ -118,6 +121,7 @@ func TestInvalidPolicyPermissive(t *testing.T) {
 	forEachKernel(t, func(t *testing.T, k fixture.Kernel) {
 		s := integrityScenario(t, "permissive", func(dir string, s *scenario) {
 			s.files["/etc/imaboot/ima-policy"] = writeFile(t, dir, "bad-policy", invalidRulePolicy)
+			s.broken = true
 		})
 		m := boot(t, k, s)
 		expect(t, m, `imaboot: warning: permissive: step ima-policy failed, continuing: policy check for Linux .*bogus_condition`)

@@ -25,7 +25,7 @@ type Config struct {
 	SigningkeyPasswordFile string // its passphrase, first line
 	Key, Certificate       string // the IMA signing key (PEM) and its certificate
 	Hash                   string // sha256 (default) or sha512
-	Threads                int    // packages signed at once (default: the number of CPUs)
+	Workers                int    // packages signed at once (default: the number of CPUs)
 
 	UpstreamKeyring         []string // keyrings upstream's Release must be signed by
 	AllowUnverifiedUpstream bool     // no UpstreamKeyring: trust the local copy as it is
@@ -48,7 +48,8 @@ var configKeys = map[string]func(c *Config, v string) error{
 	"key":                     func(c *Config, v string) error { c.Key = v; return nil },
 	"certificate":             func(c *Config, v string) error { c.Certificate = v; return nil },
 	"hash":                    func(c *Config, v string) error { c.Hash = v; return nil },
-	"threads":                 func(c *Config, v string) error { return parseInt(v, &c.Threads) },
+	"workers":                 func(c *Config, v string) error { return parseInt(v, &c.Workers) },
+	"threads":                 func(c *Config, v string) error { return parseInt(v, &c.Workers) }, // the older spelling
 	"upstreamkeyring":         func(c *Config, v string) error { c.UpstreamKeyring = SplitList(v); return nil },
 	"allowunverifiedupstream": func(c *Config, v string) error { return parseBool(v, &c.AllowUnverifiedUpstream) },
 	"keypackage":              func(c *Config, v string) error { c.KeyPackage = v; return nil },
@@ -109,7 +110,7 @@ func SplitList(v string) []string {
 func parseInt(v string, out *int) error {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return fmt.Errorf("%q is not a number", v)
+		return fmt.Errorf("%q: want a whole number, 0 or more", v)
 	}
 	*out = n
 	return nil
@@ -156,7 +157,7 @@ func (c *Config) check() error {
 		return err
 	}
 	if within(base, up) || within(up, base) {
-		return fmt.Errorf("Basedir %s and Upstream %s overlap: the mirror is published beside its source, never in it", base, up)
+		return fmt.Errorf("the mirror (Basedir %s) and its source (Upstream %s) overlap: the mirror is published beside its source, never in it", base, up)
 	}
 	c.Upstream, c.Basedir = up, base
 	for _, a := range c.Architectures {

@@ -94,7 +94,7 @@ func newSite(t testing.TB, a *archive) *site {
 	}
 	s := &site{ima: k, base: filepath.Join(dir, "mirror")}
 	s.Config = Config{Upstream: a.dir, Basedir: s.base, Origin: "Acme", Suites: []string{"stable"}, Components: []string{"main"},
-		Architectures: []string{"amd64"}, Signingkey: secret, Key: k.Key, Certificate: k.CertPEM, UpstreamKeyring: []string{a.upPub}, Threads: 2}
+		Architectures: []string{"amd64"}, Signingkey: secret, Key: k.Key, Certificate: k.CertPEM, UpstreamKeyring: []string{a.upPub}, Workers: 2}
 	return s
 }
 
@@ -368,9 +368,10 @@ func TestMirrorInterrupted(t *testing.T) {
 		}
 		return nil
 	}
-	s.Threads = 1
-	if _, err := Run(s.Config, nil); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("interrupted run: %v", err)
+	s.Workers = 1
+	var se *SetupError
+	if _, err := Run(s.Config, nil); err == nil || !strings.Contains(err.Error(), "killed") || errors.As(err, &se) {
+		t.Fatalf("interrupted run: %v (want an error that is not a SetupError: packages were stored)", err)
 	}
 	if got := snapshot(t, s.base); got != published {
 		t.Errorf("an interrupted run changed the published mirror:\n%s\n---\n%s", published, got)
@@ -382,8 +383,8 @@ func TestMirrorInterrupted(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := Run(s.Config, nil); err == nil {
-		t.Fatal("the hook did not stop the run")
+	if _, err := Run(s.Config, nil); err == nil || errors.As(err, &se) {
+		t.Fatalf("the hook did not stop the run, or stopped it as a SetupError: %v", err)
 	}
 	if got := snapshot(t, s.base); got == published {
 		t.Log("(the pool had no name to relink before the switch)")
@@ -517,10 +518,10 @@ func TestReadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Basedir != "/srv/mirror" || c.Upstream != filepath.Join(dir, "up") || c.Signingkey != filepath.Join(dir, "key.asc") || len(c.Suites) != 2 || c.Suites[1] != "bookworm-updates" || len(c.Architectures) != 2 || c.Threads != 4 || !c.PublishUnsigned {
+	if c.Basedir != "/srv/mirror" || c.Upstream != filepath.Join(dir, "up") || c.Signingkey != filepath.Join(dir, "key.asc") || len(c.Suites) != 2 || c.Suites[1] != "bookworm-updates" || len(c.Architectures) != 2 || c.Workers != 4 || !c.PublishUnsigned {
 		t.Errorf("%+v", c)
 	}
-	for body, want := range map[string]string{"Bogus: 1\n": "unknown key", "Threads: many\n": "not a number", "Basedir /x\n": "Key: value"} {
+	for body, want := range map[string]string{"Bogus: 1\n": "unknown key", "Threads: many\n": "want a whole number", "Workers: -1\n": "want a whole number", "Basedir /x\n": "Key: value"} {
 		os.WriteFile(p, []byte(body), 0o644)
 		if _, err := ReadConfig(p); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), ":1:") {
 			t.Errorf("%q: %v", body, err)

@@ -69,15 +69,15 @@ func (s Summary) String() string {
 		s.Suites, s.Listed, s.Missing, s.Signed, rate, s.Reused, len(s.Failures), s.Published, pub, s.Elapsed.Seconds())
 }
 
-// SetupError is a run that could not start or could not publish: bad
-// configuration, keys, an upstream that does not verify. Nothing was
-// published.
+// SetupError is a run that could not start: bad configuration, keys, an
+// upstream that does not verify, another run holding the lock. It is found
+// before anything is written; nothing was published. Other errors come
+// later (a disk full while storing or publishing): the published mirror is
+// the previous one unless Summary.Changed says the new dists/ went in.
 type SetupError struct{ Err error }
 
 func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
-
-func setupErr(format string, a ...any) error { return &SetupError{fmt.Errorf(format, a...)} }
 
 // runner holds one run's state.
 type runner struct {
@@ -94,9 +94,10 @@ type runner struct {
 	now      time.Time
 }
 
-// Run mirrors c.Upstream into c.Basedir (see the package comment). The
-// error is a *SetupError when nothing was published; failed packages are in
-// the Summary.
+// Run mirrors c.Upstream into c.Basedir (see the package comment). Every
+// input (configuration, keys, upstream's Release and indexes, the key
+// package's name and version) is checked before anything is written: the
+// error is then a *SetupError. Failed packages are in the Summary.
 func Run(c Config, progress io.Writer) (Summary, error) {
 	start := time.Now()
 	var sum Summary
@@ -110,21 +111,6 @@ func Run(c Config, progress io.Writer) (Summary, error) {
 	if err := r.loadKeys(); err != nil {
 		return sum, &SetupError{err}
 	}
-	r.state = filepath.Join(c.Basedir, stateDir)
-	r.store = store{filepath.Join(r.state, "store")}
-	if err := os.MkdirAll(r.store.dir, 0o755); err != nil {
-		return sum, &SetupError{err}
-	}
-	unlock, err := lock(filepath.Join(r.state, "lock"))
-	if err != nil {
-		return sum, &SetupError{err}
-	}
-	defer unlock()
-	if r.cache, err = openCache(filepath.Join(r.state, "signed.cache"), r.identity()); err != nil {
-		return sum, &SetupError{err}
-	}
-	defer r.cache.close()
-
 	var suites []*suite
 	for _, name := range c.Suites {
 		s, err := readSuite(&r.c, r.ring, name, r.now)
@@ -140,17 +126,40 @@ func Run(c Config, progress io.Writer) (Summary, error) {
 		suites = append(suites, s)
 	}
 	sum.Suites = len(suites)
-
-	published, err := r.signAll(suites, &sum)
+	debs, err := listDebs(suites)
 	if err != nil {
 		return sum, &SetupError{err}
 	}
-	key, err := r.keyPackage()
+	keyDeb, err := r.buildKeyPackage()
 	if err != nil {
 		return sum, &SetupError{err}
+	}
+
+	r.state = filepath.Join(c.Basedir, stateDir)
+	r.store = store{filepath.Join(r.state, "store")}
+	if err := os.MkdirAll(r.store.dir, 0o755); err != nil {
+		return sum, &SetupError{err}
+	}
+	unlock, err := lock(filepath.Join(r.state, "lock"))
+	if err != nil {
+		return sum, &SetupError{err}
+	}
+	defer unlock()
+	if r.cache, err = openCache(filepath.Join(r.state, "signed.cache"), r.identity()); err != nil {
+		return sum, &SetupError{err}
+	}
+	defer r.cache.close()
+
+	published, err := r.signAll(debs, &sum)
+	if err != nil {
+		return sum, err
+	}
+	key, err := r.storeKeyPackage(keyDeb)
+	if err != nil {
+		return sum, err
 	}
 	if err := r.publish(suites, published, key, &sum); err != nil {
-		return sum, &SetupError{err}
+		return sum, err
 	}
 	sum.Elapsed = time.Since(start)
 	return sum, nil
@@ -159,7 +168,7 @@ func Run(c Config, progress io.Writer) (Summary, error) {
 func (r *runner) loadKeys() error {
 	algo, err := relabel.ParseHashAlgo(orDefault(r.c.Hash, "sha256"))
 	if err != nil || (algo != relabel.AlgoSHA256 && algo != relabel.AlgoSHA512) {
-		return fmt.Errorf("Hash %q: want sha256 or sha512", r.c.Hash)
+		return fmt.Errorf("hash algorithm (Hash) %q: want sha256 or sha512", r.c.Hash)
 	}
 	r.algo = algo
 	if r.signer, err = relabel.LoadSigner(r.c.Key, r.c.Certificate); err != nil {
@@ -224,10 +233,10 @@ type result struct {
 	unsigned bool
 }
 
-// signAll signs every package the indexes name that the cache does not
-// hold, Threads at a time, and returns the published file of each
-// Filename (absent: left out).
-func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, error) {
+// listDebs returns the packages upstream's indexes name, each once, by
+// Filename. One Filename with two SHA256 is an upstream that contradicts
+// itself.
+func listDebs(suites []*suite) ([]upstreamDeb, error) {
 	debs := map[string]upstreamDeb{}
 	var order []string
 	for _, s := range suites {
@@ -247,11 +256,22 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 		}
 	}
 	sort.Strings(order)
-	sum.Listed = len(order)
+	list := make([]upstreamDeb, len(order))
+	for i, fn := range order {
+		list[i] = debs[fn]
+	}
+	return list, nil
+}
+
+// signAll signs every listed package that the cache does not hold,
+// Workers at a time, and returns the published file of each Filename
+// (absent: left out).
+func (r *runner) signAll(debs []upstreamDeb, sum *Summary) (map[string]result, error) {
+	sum.Listed = len(debs)
 	out := map[string]result{}
 	var jobs []upstreamDeb
-	for _, fn := range order {
-		d := debs[fn]
+	for _, d := range debs {
+		fn := d.filename
 		if !filepath.IsLocal(fn) || !strings.HasSuffix(fn, ".deb") || !validSHA256.MatchString(d.sha256) {
 			sum.Failures = append(sum.Failures, Failure{Filename: fn, Reason: fmt.Sprintf("upstream index entry is unusable (Filename %q, SHA256 %q)", fn, d.sha256), Corrupt: true})
 			continue
@@ -268,9 +288,9 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 		jobs = append(jobs, d)
 	}
 
-	threads := r.c.Threads
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+	workers := r.c.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
 	t0 := time.Now()
 	var mu sync.Mutex
@@ -279,7 +299,7 @@ func (r *runner) signAll(suites []*suite, sum *Summary) (map[string]result, erro
 	work := make(chan upstreamDeb)
 	var stopped atomic.Pointer[error]
 	var wg sync.WaitGroup
-	for range min(threads, max(len(jobs), 1)) {
+	for range min(workers, max(len(jobs), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -384,11 +404,14 @@ func (r *runner) signOne(d upstreamDeb) (*result, int64, int, *Failure) {
 type keyPkg struct {
 	filename string
 	stanza   debarchive.Paragraph
+	deb      *deb.Package
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9+.-]+`)
 
-func (r *runner) keyPackage() (keyPkg, error) {
+// buildKeyPackage makes and signs the key package in memory: a bad
+// KeyPackage name or version is found before anything is written.
+func (r *runner) buildKeyPackage() (keyPkg, error) {
 	parsed, err := x509.ParseCertificate(r.cert.DER)
 	if err != nil {
 		return keyPkg{}, fmt.Errorf("certificate %s: %w", r.c.Certificate, err)
@@ -422,15 +445,21 @@ func (r *runner) keyPackage() (keyPkg, error) {
 			}
 		}
 	}
-	s, err := r.store.write(p.Write)
-	if err != nil {
-		return keyPkg{}, err
-	}
 	pkg := stanza.Value("Package")
 	fn := fmt.Sprintf("pool/%s/%s/%s/%s", r.c.Components[0], pkg[:1], pkg, k.FileName())
 	stanza.Set("Filename", fn)
-	setSums(&stanza, s)
-	return keyPkg{filename: fn, stanza: stanza}, nil
+	return keyPkg{filename: fn, stanza: stanza, deb: p}, nil
+}
+
+// storeKeyPackage writes the key package to the store; its stanza gets the
+// stored file's sums.
+func (r *runner) storeKeyPackage(k keyPkg) (keyPkg, error) {
+	s, err := r.store.write(k.deb.Write)
+	if err != nil {
+		return keyPkg{}, err
+	}
+	setSums(&k.stanza, s)
+	return k, nil
 }
 
 // setSums gives a stanza the published file's size and checksums; the

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/imaboot/imaboot/debarchive"
+	"github.com/imaboot/imaboot/internal/atomicfile"
 )
 
 // The state directory, inside Basedir so that every rename stays on one
@@ -132,11 +133,8 @@ func (c *cache) compact(keep func(debarchive.Sum) bool) error {
 		}
 	}
 	c.f.Close()
-	tmp := c.path + ".new"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, c.path)
+	// Not a fixed PATH.new: a symlink planted there would be written through.
+	return atomicfile.Write(c.path, []byte(b.String()), 0o644)
 }
 
 func (c *cache) close() { c.f.Close() }

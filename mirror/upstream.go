@@ -146,7 +146,7 @@ func checkSum(b []byte, want debarchive.Sum) error {
 	}
 	d, ok := want.Digests["SHA256"]
 	if !ok {
-		return errors.New("Release gives no SHA256 for it")
+		return errors.New("the Release file gives no SHA256 for it")
 	}
 	if got := debarchive.SHA256Hex(b); got != d {
 		return fmt.Errorf("SHA256 %s, want %s", got, d)

@@ -2,7 +2,6 @@ package policygen
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -352,14 +351,4 @@ func profileByName(name string) (Profile, bool) {
 		}
 	}
 	return Profile{}, false
-}
-
-// profileNames is used by help texts.
-func profileNames() string {
-	var n []string
-	for _, p := range Profiles() {
-		n = append(n, p.Name)
-	}
-	sort.Strings(n)
-	return strings.Join(n, ", ")
 }

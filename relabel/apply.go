@@ -41,29 +41,36 @@ func ApplySigned(path string, algo HashAlgo, digest, label []byte) (bool, error)
 // ApplySignedFile is ApplySigned on a file opened for reading by the caller
 // (for instance inside a root with openat2); f.Name() names it in errors.
 func ApplySignedFile(f *os.File, algo HashAlgo, digest, label []byte) (bool, error) {
-	path := f.Name()
+	wrote, err := applySigned(f, algo, digest, label)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return wrote, nil
+}
+
+func applySigned(f *os.File, algo HashAlgo, digest, label []byte) (bool, error) {
 	before, st, err := statFile(f)
 	if err != nil {
 		return false, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return false, fmt.Errorf("%s: not a regular file", path)
+		return false, errors.New("not a regular file")
 	}
 	buf := applyBufs.Get().(*[]byte)
 	got, err := hashReader(f, algo, *buf)
 	applyBufs.Put(buf)
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", path, err)
+		return false, fmt.Errorf("read: %w", err)
 	}
 	after, _, err := statFile(f)
 	if err != nil {
 		return false, err
 	}
 	if after != before {
-		return false, fmt.Errorf("%s: %w; not labeled", path, ErrChanged)
+		return false, fmt.Errorf("%w; not labeled", ErrChanged)
 	}
 	if !bytes.Equal(got, digest) {
-		return false, fmt.Errorf("%s: %w (%s:%x, signed %x); not labeled", path, ErrMismatch, algo, got, digest)
+		return false, fmt.Errorf("%w (%s:%x, signed %x); not labeled", ErrMismatch, algo, got, digest)
 	}
 	old, hadOld, err := fgetxattr(f, XattrIMA)
 	if err != nil {

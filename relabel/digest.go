@@ -22,7 +22,7 @@ type fileState struct {
 func statFile(f *os.File) (fileState, *unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return fileState{}, nil, fmt.Errorf("stat %s: %w", f.Name(), err)
+		return fileState{}, nil, fmt.Errorf("stat: %w", err)
 	}
 	return fileState{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}, &st, nil
 }

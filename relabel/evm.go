@@ -58,7 +58,7 @@ func (in *EVMInput) Digest(algo HashAlgo) ([]byte, error) {
 func ReadEVMInput(f *os.File, extra []string) (*EVMInput, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, fmt.Errorf("stat %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("stat: %w", err)
 	}
 	in := &EVMInput{UID: st.Uid, GID: st.Gid, Mode: st.Mode}
 	ima := false
@@ -75,7 +75,7 @@ func ReadEVMInput(f *os.File, extra []string) (*EVMInput, error) {
 		}
 	}
 	if !ima {
-		return nil, fmt.Errorf("%s: %w", f.Name(), errNoIMA)
+		return nil, errNoIMA
 	}
 	return in, nil
 }
@@ -94,11 +94,11 @@ func fgetxattr(f *os.File, name string) ([]byte, bool, error) {
 		case errors.Is(err, unix.ERANGE):
 			n, err = unix.Fgetxattr(fd, name, nil)
 			if err != nil {
-				return nil, false, fmt.Errorf("get %s of %s: %w", name, f.Name(), err)
+				return nil, false, fmt.Errorf("get %s: %w", name, err)
 			}
 			buf = make([]byte, n+64)
 		default:
-			return nil, false, fmt.Errorf("get %s of %s: %w", name, f.Name(), err)
+			return nil, false, fmt.Errorf("get %s: %w", name, err)
 		}
 	}
 }

@@ -44,15 +44,15 @@ var kernelFixSetxattr = unix.Fsetxattr
 
 func kernelFixFile(it walkItem, dryRun bool) fileResult {
 	r := fileResult{path: it.path, action: ActionVerified}
-	f, _, err := openNoFollow(it.path)
+	f, _, err := it.open()
 	if err != nil {
-		r.action, r.err = ActionFailed, err
+		r.action, r.err = ActionFailed, pathFree(err)
 		return r
 	}
 	defer f.Close()
 	var one [1]byte
 	if _, err := f.Read(one[:]); err != nil && err != io.EOF {
-		r.action, r.err = ActionFailed, fmt.Errorf("read %s: %w", it.path, err)
+		r.action, r.err = ActionFailed, fmt.Errorf("read: %w", err)
 		return r
 	}
 	r.bytes = it.size
@@ -74,7 +74,7 @@ func kernelFixFile(it walkItem, dryRun bool) fileResult {
 		return r
 	}
 	if err := kernelFixSetxattr(int(f.Fd()), XattrIMA, ima, 0); err != nil {
-		r.action, r.err = ActionFailed, fmt.Errorf("set %s on %s again: %w", XattrIMA, it.path, err)
+		r.action, r.err = ActionFailed, fmt.Errorf("set %s again: %w", XattrIMA, err)
 		return r
 	}
 	r.action = ActionLabeled

@@ -20,7 +20,10 @@ const (
 	ActionVerified Action = "verified" // labels already right: nothing written
 	ActionWouldSet Action = "would-label"
 	ActionLinked   Action = "hard-link" // another name of an inode handled under its first name
-	ActionFailed   Action = "failed"
+	// ActionKept: left as it was because the new label would have replaced a
+	// signature with a hash (Options.ReplaceSignatures allows it).
+	ActionKept   Action = "kept-signature"
+	ActionFailed Action = "failed"
 )
 
 // fileResult is one worker's answer for one file.
@@ -29,6 +32,7 @@ type fileResult struct {
 	action  Action
 	bytes   int64
 	signed  bool // the IMA label is (or would be) a signature
+	mutable bool // hashed, not signed, as a mutable file of a signing run
 	evm     bool // security.evm was written
 	err     error
 	verdict *FileVerdict // Verify only
@@ -54,26 +58,22 @@ func newLabeler(o *Options, links *sync.Map) *labeler {
 	return lb
 }
 
+// openNoFollow opens path for reading without following a final symlink.
 func openNoFollow(path string) (*os.File, bool, error) {
-	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_CLOEXEC
-	// O_NOATIME keeps atime as it was; it needs ownership or CAP_FOWNER.
-	fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
-	noatime := err == nil
-	if errors.Is(err, unix.EPERM) {
-		fd, err = unix.Open(path, flags, 0)
-	}
+	fd, noatime, err := openReadable(func(flags int) (int, error) { return unix.Open(path, flags, 0) })
 	if err != nil {
 		return nil, false, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(fd), path), noatime, nil
 }
 
-// label hashes one file and writes the labels it should carry.
+// label hashes one file and writes the labels it should carry. Errors name
+// the step, not the path: the Failure carries it.
 func (lb *labeler) label(it walkItem) fileResult {
 	r := fileResult{path: it.path}
-	f, noatime, err := openNoFollow(it.path)
+	f, noatime, err := it.open()
 	if err != nil {
-		r.action, r.err = ActionFailed, err
+		r.action, r.err = ActionFailed, pathFree(err)
 		return r
 	}
 	defer f.Close()
@@ -83,7 +83,7 @@ func (lb *labeler) label(it walkItem) fileResult {
 		return r
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		r.action, r.err = ActionFailed, fmt.Errorf("%s: no longer a regular file", it.path)
+		r.action, r.err = ActionFailed, errors.New("no longer a regular file")
 		return r
 	}
 	if st.Nlink > 1 {
@@ -102,11 +102,12 @@ func (lb *labeler) label(it walkItem) fileResult {
 	mutable := lb.o.Mutable.Match(it.rel) && st.Mode&0o111 == 0
 	sign := lb.o.Signer != nil && !mutable
 	r.signed = sign
+	r.mutable = mutable && lb.o.Signer != nil
 
 	var digest []byte
 	for attempt := 0; ; attempt++ {
 		if attempt > lb.o.Retries {
-			r.action, r.err = ActionFailed, fmt.Errorf("%s: %w %d times; not labeled", it.path, ErrChanged, attempt)
+			r.action, r.err = ActionFailed, fmt.Errorf("%w %d times; not labeled", ErrChanged, attempt)
 			return r
 		}
 		if attempt > 0 {
@@ -117,12 +118,12 @@ func (lb *labeler) label(it walkItem) fileResult {
 		}
 		lb.waitSettled(before)
 		if _, err := f.Seek(0, 0); err != nil {
-			r.action, r.err = ActionFailed, fmt.Errorf("seek %s: %w", it.path, err)
+			r.action, r.err = ActionFailed, fmt.Errorf("seek: %w", err)
 			return r
 		}
 		digest, err = hashReader(f, lb.o.Algo, lb.buf)
 		if err != nil {
-			r.action, r.err = ActionFailed, fmt.Errorf("read %s: %w", it.path, err)
+			r.action, r.err = ActionFailed, fmt.Errorf("read: %w", err)
 			return r
 		}
 		if lb.o.afterHash != nil {
@@ -145,6 +146,11 @@ func (lb *labeler) label(it walkItem) fileResult {
 		r.action, r.err = ActionFailed, err
 		return r
 	}
+	oldEVM, _, err := fgetxattr(f, XattrEVM)
+	if err != nil {
+		r.action, r.err = ActionFailed, err
+		return r
+	}
 	imaOK := hadOld && lb.imaLabelOK(old, want, sign, digest)
 	var evmOK bool
 	if lb.o.EVMPortable && sign {
@@ -154,17 +160,23 @@ func (lb *labeler) label(it walkItem) fileResult {
 		r.action = ActionVerified
 		return r
 	}
+	writeIMA := !imaOK || lb.o.Force
+	if writeIMA && sign {
+		if want, err = lb.o.Signer.SignLabel(TypeSignature, lb.o.Algo, digest); err != nil {
+			r.action, r.err = ActionFailed, err
+			return r
+		}
+	}
+	if writeIMA && !(hadOld && bytes.Equal(old, want)) && !lb.o.ReplaceSignatures &&
+		lb.destroysSignature(old, oldEVM, sign) {
+		r.action = ActionKept
+		return r
+	}
 	if lb.o.DryRun {
 		r.action = ActionWouldSet
 		return r
 	}
-	if !imaOK || lb.o.Force {
-		if sign {
-			if want, err = lb.o.Signer.SignLabel(TypeSignature, lb.o.Algo, digest); err != nil {
-				r.action, r.err = ActionFailed, fmt.Errorf("%s: %w", it.path, err)
-				return r
-			}
-		}
+	if writeIMA {
 		if err := lb.setChecked(f, before, XattrIMA, want, old, hadOld); err != nil {
 			r.action, r.err = ActionFailed, err
 			return r
@@ -176,7 +188,7 @@ func (lb *labeler) label(it walkItem) fileResult {
 			return r
 		}
 		r.evm = true
-	} else if !imaOK || lb.o.Force {
+	} else if writeIMA && !(hadOld && bytes.Equal(old, want)) {
 		if err := dropStaleEVMSignature(f); err != nil {
 			r.action, r.err = ActionFailed, err
 			return r
@@ -184,6 +196,38 @@ func (lb *labeler) label(it walkItem) fileResult {
 	}
 	r.action = ActionLabeled
 	return r
+}
+
+// destroysSignature reports whether changing security.ima (from old, to a
+// hash unless sign) would lose a signature: an IMA signature replaced by a
+// hash, or an EVM signature over the old value that nothing replaces.
+func (lb *labeler) destroysSignature(old, oldEVM []byte, sign bool) bool {
+	if !sign && len(old) > 0 && isSignature(LabelType(old[0])) {
+		return true
+	}
+	evmReplaced := lb.o.EVMPortable && sign
+	if t := firstType(oldEVM); !evmReplaced && (t == TypeSignature || t == TypePortableSig) {
+		return true
+	}
+	return false
+}
+
+func isSignature(t LabelType) bool { return t == TypeSignature || t == TypeVeritySig }
+
+func firstType(v []byte) LabelType {
+	if len(v) == 0 {
+		return 0
+	}
+	return LabelType(v[0])
+}
+
+// pathFree drops the path from an error whose Failure already names it.
+func pathFree(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
 
 // waitSettled waits while the file's last change is too recent to tell apart from a
@@ -237,7 +281,7 @@ func (lb *labeler) writeEVM(f *os.File, before fileState) error {
 	}
 	v, err := lb.o.Signer.SignLabel(TypePortableSig, lb.o.Algo, d)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.Name(), err)
+		return err
 	}
 	old, hadOld, err := fgetxattr(f, XattrEVM)
 	if err != nil {
@@ -252,7 +296,7 @@ func (lb *labeler) writeEVM(f *os.File, before fileState) error {
 func (lb *labeler) setChecked(f *os.File, before fileState, name string, v, old []byte, hadOld bool) error {
 	fd := int(f.Fd())
 	if err := unix.Fsetxattr(fd, name, v, 0); err != nil {
-		return fmt.Errorf("set %s on %s: %w", name, f.Name(), err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	after, _, err := statFile(f)
 	if err == nil && after.sameContent(before) {
@@ -266,7 +310,7 @@ func (lb *labeler) setChecked(f *os.File, before fileState, name string, v, old 
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%s: %w (while %s was set); label withdrawn", f.Name(), ErrChanged, name)
+	return fmt.Errorf("%w (while %s was set); label withdrawn", ErrChanged, name)
 }
 
 // dropStaleEVMSignature removes an EVM signature (portable or not) after security.ima
@@ -282,7 +326,7 @@ func dropStaleEVMSignature(f *os.File) error {
 		return nil
 	}
 	if err := unix.Fremovexattr(int(f.Fd()), XattrEVM); err != nil && !errors.Is(err, unix.ENODATA) {
-		return fmt.Errorf("remove stale %s signature from %s: %w", XattrEVM, f.Name(), err)
+		return fmt.Errorf("remove stale %s signature: %w", XattrEVM, err)
 	}
 	return nil
 }

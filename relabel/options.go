@@ -11,7 +11,8 @@ import (
 
 // Options says what Run labels and how.
 type Options struct {
-	// Paths to label: files or directories, walked recursively.
+	// Paths to label: files or directories, walked recursively. A symlink
+	// given here is followed (as find -H does); none under it is.
 	Paths []string
 	// Root is the target system's root (default "/"): dpkg's conffiles are read under
 	// it, and mutable and exclude patterns also match paths relative to it, so a mounted
@@ -36,6 +37,10 @@ type Options struct {
 	Workers int
 	// Force rewrites labels that already verify.
 	Force bool
+	// ReplaceSignatures lets a hash replace an IMA signature, and a new
+	// security.ima drop the EVM signature over the old one. Without it such
+	// files are left as they were and counted in Summary.SignaturesKept.
+	ReplaceSignatures bool
 	// DryRun reads and hashes but writes nothing.
 	DryRun bool
 	// Retries of a file that changed while it was read (default 3).
@@ -83,8 +88,8 @@ func (o *Options) resolve() error {
 		if err != nil {
 			return err
 		}
-		if _, err := os.Lstat(a); err != nil {
-			return err // lstat names the path
+		if _, err := os.Stat(a); err != nil {
+			return err // stat names the path
 		}
 		o.Paths[i] = a
 	}

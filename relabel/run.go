@@ -22,6 +22,8 @@ type Summary struct {
 	AlreadyLabeled int64         `json:"already_labeled"` // labels already right, left alone
 	WouldLabel     int64         `json:"would_label"`     // dry run: files that would be written
 	HardLinks      int64         `json:"hard_links"`      // further names of inodes handled under another name
+	SignaturesKept int64         `json:"signatures_kept"` // left alone: a hash would have replaced a signature
+	Mutable        int64         `json:"mutable"`         // signing run: hashed, not signed, as mutable files
 	Skipped        int64         `json:"skipped"`         // symlinks, special files, other or pseudo file systems, excluded
 	Failed         int64         `json:"failed"`
 	Failures       []Failure     `json:"failures"`
@@ -68,6 +70,11 @@ func (s *Summary) collector() collector {
 				s.WouldLabel++
 			case ActionLinked:
 				s.HardLinks++
+			case ActionKept:
+				s.SignaturesKept++
+			}
+			if r.mutable && r.action != ActionFailed && r.action != ActionLinked && r.action != ActionKept {
+				s.Mutable++
 			}
 			if r.signed && r.action != ActionFailed {
 				s.Signed++

@@ -106,7 +106,7 @@ func Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 	err := runWorkers(ctx, &ro, c, func() func(walkItem) fileResult {
 		buf := make([]byte, 256<<10)
 		return func(it walkItem) fileResult {
-			v := verifyFile(it.path, keys, o.EVMExtraXattrs, buf)
+			v := verifyFile(it, keys, o.EVMExtraXattrs, buf)
 			return fileResult{path: it.path, action: ActionVerified, bytes: it.size, verdict: &v}
 		}
 	})
@@ -119,11 +119,11 @@ func Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 }
 
 // verifyFile checks one file's security.ima, then its security.evm.
-func verifyFile(path string, keys *PublicKeys, extra []string, buf []byte) FileVerdict {
-	v := FileVerdict{Path: path, EVM: StatusNone}
-	f, _, err := openNoFollow(path)
+func verifyFile(it walkItem, keys *PublicKeys, extra []string, buf []byte) FileVerdict {
+	v := FileVerdict{Path: it.path, EVM: StatusNone}
+	f, _, err := it.open()
 	if err != nil {
-		v.IMA, v.EVM, v.Detail = StatusError, StatusError, err.Error()
+		v.IMA, v.EVM, v.Detail = StatusError, StatusError, pathFree(err).Error()
 		return v
 	}
 	defer f.Close()

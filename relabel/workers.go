@@ -55,6 +55,7 @@ func runWorkers(ctx context.Context, o *Options, c collector, newWorker func() f
 			do := newWorker()
 			for it := range items {
 				if ctx.Err() != nil {
+					it.discard()
 					continue // drain so the walker ends
 				}
 				results <- do(it)

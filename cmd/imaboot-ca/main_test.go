@@ -34,8 +34,13 @@ func TestUsage(t *testing.T) {
 		if code == exitOK && out.String() != usage {
 			t.Errorf("%v: help is not the usage text", tc.args)
 		}
+		// The shared conventions (docs/command-line.md): a usage error is
+		// one line naming the program, never a usage dump.
+		if code == exitUsage && (strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "imaboot-ca")) {
+			t.Errorf("%v: usage error is not one line naming the program: %q", tc.args, errb.String())
+		}
 	}
-	for _, f := range []string{"new", "issue", "verify", "enroll", "check", "--subject", "--bits", "--days", "--ca CA", "--ca-key", "--key-id", "-o PREFIX"} {
+	for _, f := range []string{"new", "issue", "verify", "enroll", "check", "--subject", "--bits", "--days", "--ca CA", "--ca-key", "--key-id", "-o PREFIX", "docs/command-line.md"} {
 		if !strings.Contains(usage, f) {
 			t.Errorf("usage lacks %s", f)
 		}

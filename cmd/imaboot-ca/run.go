@@ -1,19 +1,19 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/keyload"
 	"github.com/imaboot/imaboot/ownerca"
 )
 
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
+	prog       = "imaboot-ca"
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitFailed
+	exitUsage  = cli.ExitUsage
 )
 
 // flags are every subcommand's flags; each subcommand checks the ones it needs.
@@ -32,8 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	fs := flag.NewFlagSet("imaboot-ca "+cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet(prog + " " + cmd)
 	var f flags
 	fs.StringVar(&f.subject, "subject", "", "")
 	fs.StringVar(&f.out, "o", "", "")
@@ -42,14 +41,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.keyID, "key-id", "", "")
 	fs.IntVar(&f.bits, "bits", 0, "")
 	fs.IntVar(&f.days, "days", 0, "")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return exitOK
-		}
-		return usageError(stderr, err.Error())
+	operands, code, done := cli.Parse(fs, args[1:], usage, stdout, stderr)
+	if done {
+		return code
 	}
-	f.args = fs.Args()
+	f.args = operands
 	c := command{stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "new":
@@ -69,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type command struct{ stdout, stderr io.Writer }
 
 func (c command) fail(code int, err error) int {
-	fmt.Fprintf(c.stderr, "imaboot-ca: %v\n", err)
+	cli.Errorf(c.stderr, prog, "%v", err)
 	return code
 }
 
@@ -197,6 +193,5 @@ func (c command) check(f flags) int {
 }
 
 func usageError(stderr io.Writer, msg string) int {
-	fmt.Fprintf(stderr, "imaboot-ca: %s\n%s", msg, usage)
-	return exitUsage
+	return cli.UsageError(stderr, prog, "%s", msg)
 }

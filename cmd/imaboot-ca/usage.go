@@ -1,6 +1,6 @@
 package main
 
-const usage = `usage: imaboot-ca new --subject NAME [-o PREFIX] [--bits N] [--days N]
+const usage = `Usage: imaboot-ca new --subject NAME [-o PREFIX] [--bits N] [--days N]
        imaboot-ca issue --ca CA.pem --ca-key CA.key --subject NAME [-o PREFIX] [--bits N] [--days N]
        imaboot-ca verify --ca CA CERT...
        imaboot-ca enroll --ca CA.der
@@ -36,6 +36,8 @@ lets into _ima. A new release certificate needs no firmware step.
                    over an existing file)
 
 Exit status: 0 done (check: everything in place), 1 failed (verify: a
-certificate the kernel would refuse; check: something missing), 2 usage
-error or unusable input.
+certificate the kernel would refuse; check: something missing), 2 unusable
+input or setup (a bad flag, an unreadable certificate, a key that does not
+match), nothing written. The same for every imaboot command:
+docs/command-line.md.
 `

@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/imaboot/imaboot/integration/fixture"
+	"github.com/imaboot/imaboot/internal/cli"
 )
 
 func TestUsage(t *testing.T) {
@@ -18,24 +21,34 @@ func TestUsage(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"--help"}, exitOK, usageSign},
-		{[]string{"keypkg", "--help"}, exitOK, usageKeypkg},
-		{[]string{"x.deb"}, exitUsage, ""},
-		{[]string{"--key", "k", "--cert", "c", "--hash", "md5", "x.deb"}, exitUsage, ""},
-		{[]string{"--bogus"}, exitUsage, ""},
-		{[]string{"keypkg", "--name", "x"}, exitUsage, ""},
-		{[]string{"mirror", "--help"}, exitOK, usageMirror},
-		{[]string{"mirror"}, exitUsage, ""},
-		{[]string{"mirror", "--bogus"}, exitUsage, ""},
-		{[]string{"mirror", "--config", "/nonexistent.conf"}, exitUsage, ""},
+		{[]string{"--help"}, cli.ExitOK, usageSign},
+		{[]string{"keypkg", "--help"}, cli.ExitOK, usageKeypkg},
+		{[]string{"x.deb"}, cli.ExitUsage, ""},
+		{[]string{"--key", "k", "--cert", "c", "--hash", "md5", "x.deb"}, cli.ExitUsage, ""},
+		{[]string{"--bogus"}, cli.ExitUsage, ""},
+		{[]string{"keypkg", "--name", "x"}, cli.ExitUsage, ""},
+		{[]string{"mirror", "--help"}, cli.ExitOK, usageMirror},
+		{[]string{"mirror"}, cli.ExitUsage, ""},
+		{[]string{"mirror", "--bogus"}, cli.ExitUsage, ""},
+		{[]string{"mirror", "--config", "/nonexistent.conf"}, cli.ExitUsage, ""},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(tc.args, &out, &errb); code != tc.code || out.String() != tc.out {
 			t.Errorf("%v: exit %d, stdout %q (stderr %s)", tc.args, code, out.String(), errb.String())
 		}
 	}
-	// Every flag is in the help text.
-	for _, f := range []string{"--key", "--cert", "--hash", "-o OUT", "--repo", "-q", "keypkg", "--name", "--version", "mirror", "--ca CA"} {
+	// Every flag (and alias) is in the help text.
+	var a signArgs
+	signFlags(&a).VisitAll(func(f *flag.Flag) {
+		name := "--" + f.Name
+		if len(f.Name) == 1 {
+			name = "-" + f.Name
+		}
+		if !regexp.MustCompile(`[ (]` + regexp.QuoteMeta(name) + `[ ,]`).MatchString(usageSign) {
+			t.Errorf("usage lacks %s", name)
+		}
+	})
+	for _, f := range []string{"keypkg", "--name", "--version", "mirror", "--ca CA"} {
 		if !strings.Contains(usageSign, f) {
 			t.Errorf("usage lacks %s", f)
 		}
@@ -43,9 +56,9 @@ func TestUsage(t *testing.T) {
 	// Every mirror flag and config key is in its help text.
 	for _, f := range []string{"--config", "--upstream", "Upstream:", "--basedir", "Basedir:", "--suites", "Suites:", "--components", "Components:",
 		"--architectures", "Architectures:", "--signing-key", "Signingkey:", "--signing-key-passphrase-file", "SigningkeyPasswordFile:",
-		"--key", "Key:", "--cert", "Certificate:", "--hash", "Hash:", "--threads", "Threads:", "--upstream-keyring", "UpstreamKeyring:",
+		"--key", "Key:", "--cert", "Certificate:", "--hash-algo", "--hash", "Hash:", "--workers", "Workers:", "--threads", "Threads:", "--upstream-keyring", "UpstreamKeyring:",
 		"--allow-unverified-upstream", "AllowUnverifiedUpstream:", "--origin", "Origin", "--label", "Label", "--keypkg-name", "KeyPackage:",
-		"--keypkg-version", "KeyPackageVersion", "--publish-unsigned", "PublishUnsigned:", "-q"} {
+		"--keypkg-version", "KeyPackageVersion", "--publish-unsigned", "PublishUnsigned:", "-q", "--quiet"} {
 		if !strings.Contains(usageMirror, f) {
 			t.Errorf("mirror usage lacks %s", f)
 		}
@@ -74,7 +87,7 @@ func TestRepo(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"--key", k.Key, "--cert", k.CertPEM, "--repo", repo}, &out, &errb); code != exitOK {
+	if code := run([]string{"--key", k.Key, "--cert", k.CertPEM, "--repo", repo}, &out, &errb); code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	for _, f := range []string{"Packages", "Packages.gz", "Release"} {
@@ -96,7 +109,7 @@ func TestRepo(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(pool, "bad_1_all.deb"), []byte("!<arch>\nshort"), 0o644)
 	errb.Reset()
-	if code := run([]string{"--key", k.Key, "--cert", k.CertPEM, pool}, &out, &errb); code != exitFailed || !strings.Contains(errb.String(), "bad_1_all.deb") {
+	if code := run([]string{"--key", k.Key, "--cert", k.CertPEM, pool}, &out, &errb); code != cli.ExitFailed || !strings.Contains(errb.String(), "bad_1_all.deb") {
 		t.Errorf("corrupt package: exit %d, %s", code, errb.String())
 	}
 }
@@ -139,7 +152,22 @@ func TestMirrorExitCodes(t *testing.T) {
 		"Signingkey: "+pgp+"\nKey: "+k.Key+"\nCertificate: "+k.CertPEM+"\nUpstreamKeyring: "+a.Keyring+"\nOrigin: Site\n"), 0o644)
 	base := filepath.Join(dir, "mirror")
 	var out, errb bytes.Buffer
-	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != exitOK {
+	// Unusable input is found before anything is written: a negative
+	// --threads (the older spelling of --workers), a key package name dpkg
+	// refuses (found only after signing every package, before).
+	for _, bad := range [][]string{{"--threads", "-3"}, {"--workers", "-1"}, {"--keypkg-name", "Not_A_Package"}} {
+		errb.Reset()
+		fresh := filepath.Join(dir, "fresh")
+		args := append([]string{"mirror", "--config", conf, "--basedir", fresh, "-q"}, bad...)
+		if code := run(args, &out, &errb); code != cli.ExitUsage || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+			t.Errorf("%v: exit %d, want 2 and one line: %s", bad, code, errb.String())
+		}
+		if _, err := os.Stat(fresh); err == nil {
+			t.Errorf("%v: %s was written", bad, fresh)
+			os.RemoveAll(fresh)
+		}
+	}
+	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "2 signed") || !strings.Contains(errb.String(), "3 published") {
@@ -153,12 +181,17 @@ func TestMirrorExitCodes(t *testing.T) {
 	os.WriteFile(filepath.Join(a.Dir, pool[1]), b, 0o644)
 	// (A fresh mirror: the first one signed it intact and reuses that.)
 	errb.Reset()
-	if code := run([]string{"mirror", "--config", conf, "--basedir", base + "2", "-q"}, &out, &errb); code != exitFailed || !strings.Contains(errb.String(), "FAILED "+pool[1]+": corrupt") {
+	if code := run([]string{"mirror", "--config", conf, "--basedir", base + "2", "-q"}, &out, &errb); code != cli.ExitFailed || !strings.Contains(errb.String(), "FAILED "+pool[1]+": corrupt") {
 		t.Errorf("corrupt package: exit %d: %s", code, errb.String())
 	}
 	os.WriteFile(filepath.Join(a.Dir, "dists/stable/InRelease"), []byte("Origin: Evil\n"), 0o644)
-	errb.Reset()
-	if code := run([]string{"mirror", "--config", conf, "--basedir", base, "-q"}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "nothing published") {
-		t.Errorf("unsigned upstream InRelease: exit %d: %s", code, errb.String())
+	for _, b := range []string{base, filepath.Join(dir, "fresh")} {
+		errb.Reset()
+		if code := run([]string{"mirror", "--config", conf, "--basedir", b, "-q"}, &out, &errb); code != cli.ExitUsage || !strings.Contains(errb.String(), "nothing published") {
+			t.Errorf("unsigned upstream InRelease: exit %d: %s", code, errb.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fresh")); err == nil {
+		t.Error("an upstream that does not verify: the mirror's state directory was made")
 	}
 }

@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"strings"
 
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/mirror"
 )
 
@@ -22,41 +22,53 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
+const mprog = prog + " mirror"
+
 func runMirror(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mirror", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet(mprog)
 	config := fs.String("config", "", "")
 	str := map[string]*string{}
-	for _, n := range []string{"upstream", "basedir", "origin", "label", "signing-key", "signing-key-passphrase-file", "key", "cert", "hash", "keypkg-name", "keypkg-version"} {
+	for _, n := range []string{"upstream", "basedir", "origin", "label", "signing-key", "signing-key-passphrase-file", "key", "cert", "hash-algo", "keypkg-name", "keypkg-version"} {
 		str[n] = fs.String(n, "", "")
 	}
+	cli.Alias(fs, "hash", "hash-algo")
 	lists := map[string]*listFlag{}
 	for _, n := range []string{"suites", "components", "architectures", "upstream-keyring"} {
 		lists[n] = &listFlag{}
 		fs.Var(lists[n], n, "")
 	}
-	threads := fs.Int("threads", -1, "")
+	workers := fs.Int("workers", 0, "")
+	cli.Alias(fs, "threads", "workers")
 	unverified := fs.Bool("allow-unverified-upstream", false, "")
 	unsigned := fs.Bool("publish-unsigned", false, "")
-	quiet := fs.Bool("q", false, "")
-	if code, done := parse(fs, args, usageMirror, stdout, stderr); done {
+	var quiet bool
+	cli.Quiet(fs, &quiet)
+	operands, code, done := cli.Parse(fs, args, usageMirror, stdout, stderr)
+	if done {
 		return code
 	}
-	if fs.NArg() != 0 {
-		return usageError(stderr, usageMirror, "unexpected argument "+fs.Arg(0))
+	if len(operands) != 0 {
+		return cli.UsageError(stderr, mprog, "unexpected argument %q", operands[0])
 	}
 	var c mirror.Config
 	if *config != "" {
 		var err error
 		if c, err = mirror.ReadConfig(*config); err != nil {
-			return usageError(stderr, usageMirror, err.Error())
+			return cli.UsageError(stderr, mprog, "%v", err)
 		}
 	}
 	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	older := map[string]string{"hash": "hash-algo", "threads": "workers"}
+	fs.Visit(func(f *flag.Flag) {
+		if name, ok := older[f.Name]; ok {
+			given[name] = true
+			return
+		}
+		given[f.Name] = true
+	})
 	for name, dst := range map[string]*string{"upstream": &c.Upstream, "basedir": &c.Basedir, "origin": &c.Origin, "label": &c.Label,
 		"signing-key": &c.Signingkey, "signing-key-passphrase-file": &c.SigningkeyPasswordFile, "key": &c.Key, "cert": &c.Certificate,
-		"hash": &c.Hash, "keypkg-name": &c.KeyPackage, "keypkg-version": &c.KeyPackageVersion} {
+		"hash-algo": &c.Hash, "keypkg-name": &c.KeyPackage, "keypkg-version": &c.KeyPackageVersion} {
 		if given[name] {
 			*dst = *str[name]
 		}
@@ -66,8 +78,11 @@ func runMirror(args []string, stdout, stderr io.Writer) int {
 			*dst = lists[name].v
 		}
 	}
-	if given["threads"] {
-		c.Threads = *threads
+	if given["workers"] {
+		if err := cli.Workers(*workers); err != nil {
+			return cli.UsageError(stderr, mprog, "%v", err)
+		}
+		c.Workers = *workers
 	}
 	if given["allow-unverified-upstream"] {
 		c.AllowUnverifiedUpstream = *unverified
@@ -76,30 +91,34 @@ func runMirror(args []string, stdout, stderr io.Writer) int {
 		c.PublishUnsigned = *unsigned
 	}
 	progress := stderr
-	if *quiet {
+	if quiet {
 		progress = io.Discard
 	}
 	sum, err := mirror.Run(c, progress)
 	for _, w := range sum.Warnings {
-		fmt.Fprintf(stderr, "imaboot-debsign mirror: warning: %s\n", w)
+		cli.Errorf(stderr, mprog, "warning: %s", w)
 	}
 	if err != nil {
 		var se *mirror.SetupError
-		if errors.As(err, &se) {
-			fmt.Fprintf(stderr, "imaboot-debsign mirror: %v; nothing published\n", err)
-			return exitUsage
+		switch {
+		case errors.As(err, &se):
+			cli.Errorf(stderr, mprog, "%v; nothing published", err)
+			return cli.ExitUsage
+		case sum.Changed:
+			cli.Errorf(stderr, mprog, "%v (after the new dists/ was switched in)", err)
+		default:
+			cli.Errorf(stderr, mprog, "%v; the new dists/ was not switched in", err)
 		}
-		fmt.Fprintf(stderr, "imaboot-debsign mirror: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
-	if *quiet {
+	if quiet {
 		for _, f := range sum.Failures {
-			fmt.Fprintf(stderr, "imaboot-debsign mirror: FAILED %s: %s\n", f.Filename, f.Reason)
+			cli.Errorf(stderr, mprog, "FAILED %s: %s", f.Filename, f.Reason)
 		}
 	}
-	fmt.Fprintf(stderr, "imaboot-debsign mirror: %s\n", sum)
+	cli.Errorf(stderr, mprog, "%s", sum)
 	if len(sum.Failures) > 0 {
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }

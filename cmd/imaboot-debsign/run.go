@@ -6,16 +6,32 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/imaboot/imaboot/debsign"
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/relabel"
 )
 
-const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
-)
+const prog = "imaboot-debsign"
+
+// signArgs are the flags of signing.
+type signArgs struct {
+	key, cert, hashAlgo, out, repo string
+	quiet                          bool
+}
+
+func signFlags(a *signArgs) *flag.FlagSet {
+	fs := cli.NewFlagSet(prog)
+	fs.StringVar(&a.key, "key", "", "")
+	fs.StringVar(&a.cert, "cert", "", "")
+	fs.StringVar(&a.hashAlgo, "hash-algo", "sha256", "")
+	cli.Alias(fs, "hash", "hash-algo")
+	fs.StringVar(&a.out, "o", "", "")
+	fs.StringVar(&a.repo, "repo", "", "")
+	cli.Quiet(fs, &a.quiet)
+	return fs
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "keypkg" {
@@ -24,137 +40,130 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "mirror" {
 		return runMirror(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("imaboot-debsign", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	key := fs.String("key", "", "")
-	cert := fs.String("cert", "", "")
-	hash := fs.String("hash", "sha256", "")
-	out := fs.String("o", "", "")
-	repo := fs.String("repo", "", "")
-	quiet := fs.Bool("q", false, "")
-	if code, done := parse(fs, args, usageSign, stdout, stderr); done {
+	var a signArgs
+	fs := signFlags(&a)
+	operands, code, done := cli.Parse(fs, args, usageSign, stdout, stderr)
+	if done {
 		return code
 	}
+	usageError := func(format string, v ...any) int { return cli.UsageError(stderr, prog, format, v...) }
 	var target string
 	switch {
-	case *repo != "" && fs.NArg() == 0:
-		target = *repo
-	case *repo == "" && fs.NArg() == 1:
-		target = fs.Arg(0)
+	case a.repo != "" && len(operands) == 0:
+		target = a.repo
+	case a.repo == "" && len(operands) == 1:
+		target = operands[0]
 	default:
-		return usageError(stderr, usageSign, "give one PKG.deb, one DIR, or --repo DIR")
+		return usageError("give one PKG.deb, one DIR, or --repo DIR")
 	}
-	if *key == "" || *cert == "" {
-		return usageError(stderr, usageSign, "--key and --cert are required")
+	if a.key == "" || a.cert == "" {
+		return usageError("--key and --cert are required")
 	}
-	algo, err := relabel.ParseHashAlgo(*hash)
+	algo, err := relabel.ParseHashAlgo(a.hashAlgo)
 	if err != nil || (algo != relabel.AlgoSHA256 && algo != relabel.AlgoSHA512) {
-		return usageError(stderr, usageSign, fmt.Sprintf("--hash %q: want sha256 or sha512", *hash))
+		return usageError("--hash-algo %q: want sha256 or sha512", a.hashAlgo)
 	}
 	st, err := os.Stat(target)
 	if err != nil {
-		return usageError(stderr, usageSign, err.Error())
+		return usageError("%v", err)
 	}
-	if *out != "" && (st.IsDir() || *repo != "") {
-		return usageError(stderr, usageSign, "-o takes one package, not a directory")
+	if a.out != "" && (st.IsDir() || a.repo != "") {
+		return usageError("-o takes one package, not a directory")
 	}
-	signer, err := relabel.LoadSigner(*key, *cert)
+	signer, err := relabel.LoadSigner(a.key, a.cert)
 	if err != nil {
-		fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
-		return exitFailed
+		return usageError("%v", err)
 	}
 	var jobs []debsign.Job
+	var bad []error
 	if st.IsDir() {
-		debs, err := debsign.FindDebs(target)
+		debs, skipped, err := debsign.FindDebs(target)
 		if err != nil {
-			fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
-			return exitFailed
+			return usageError("%v", err)
 		}
 		for _, d := range debs {
 			jobs = append(jobs, debsign.Job{In: d, Out: d})
 		}
+		bad = skipped
 	} else {
-		o := target
-		if *out != "" {
-			o = *out
+		// A package named through a symlink is signed where it is: the
+		// symlink stays a symlink.
+		in, err := filepath.EvalSymlinks(target)
+		if err != nil {
+			return usageError("%v", err)
 		}
-		jobs = []debsign.Job{{In: target, Out: o}}
+		o := in
+		if a.out != "" {
+			o = a.out
+		}
+		jobs = []debsign.Job{{In: in, Out: o}}
 	}
 	progress := stderr
-	if *quiet {
+	if a.quiet {
 		progress = nil
 	}
 	sum := debsign.SignBatch(jobs, signer, algo, progress)
-	if *quiet {
+	for _, e := range bad {
+		cli.Errorf(stderr, prog, "FAILED %v", e)
+	}
+	sum.Failed += len(bad)
+	if a.quiet {
 		for _, e := range sum.Errors {
-			fmt.Fprintf(stderr, "imaboot-debsign: FAILED %v\n", e)
+			cli.Errorf(stderr, prog, "FAILED %v", e)
 		}
 	}
-	fmt.Fprintf(stderr, "imaboot-debsign: %s\n", sum)
-	if *repo != "" {
-		if err := debsign.RefreshRepo(*repo); err != nil {
-			fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
-			return exitFailed
+	for _, w := range sum.Warnings {
+		cli.Errorf(stderr, prog, "warning: %s", w)
+	}
+	cli.Errorf(stderr, prog, "%s", sum)
+	if a.repo != "" {
+		if err := debsign.RefreshRepo(a.repo); err != nil {
+			cli.Errorf(stderr, prog, "%v", err)
+			return cli.ExitFailed
 		}
-		fmt.Fprintf(stderr, "imaboot-debsign: %s: Packages, Packages.gz, Release regenerated\n", *repo)
+		cli.Errorf(stderr, prog, "%s: Packages, Packages.gz, Release regenerated", a.repo)
 	}
 	if sum.Failed > 0 {
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 func runKeypkg(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keypkg", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	const kprog = prog + " keypkg"
+	fs := cli.NewFlagSet(kprog)
 	name := fs.String("name", "", "")
 	version := fs.String("version", "", "")
 	cert := fs.String("cert", "", "")
 	ca := fs.String("ca", "", "")
 	out := fs.String("o", "", "")
-	if code, done := parse(fs, args, usageKeypkg, stdout, stderr); done {
+	operands, code, done := cli.Parse(fs, args, usageKeypkg, stdout, stderr)
+	if done {
 		return code
 	}
-	if *name == "" || *version == "" || *cert == "" || *out == "" || fs.NArg() != 0 {
-		return usageError(stderr, usageKeypkg, "--name, --version, --cert and -o are required")
+	if *name == "" || *version == "" || *cert == "" || *out == "" || len(operands) != 0 {
+		return cli.UsageError(stderr, kprog, "--name, --version, --cert and -o are required, and nothing else")
 	}
 	c, err := debsign.LoadCert(*cert)
 	if err != nil {
-		fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
-		return exitFailed
+		return cli.UsageError(stderr, kprog, "%v", err)
 	}
 	k := debsign.KeyPackage{Name: *name, Version: *version, Cert: c}
 	if *ca != "" {
 		caCert, err := debsign.LoadCert(*ca)
 		if err != nil {
-			fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
-			return exitFailed
+			return cli.UsageError(stderr, kprog, "%v", err)
 		}
 		k.CA = &caCert
 	}
 	p, err := debsign.WriteKeyPackage(k, *out)
+	if errors.Is(err, debsign.ErrKeyPackage) {
+		return cli.UsageError(stderr, kprog, "%v", err)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "imaboot-debsign: %v\n", err)
-		return exitFailed
+		cli.Errorf(stderr, kprog, "%v", err)
+		return cli.ExitFailed
 	}
 	fmt.Fprintln(stdout, p)
-	return exitOK
-}
-
-// parse parses the flags; done says the command ends with code (--help, a bad flag).
-func parse(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) (int, bool) {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return 0, false
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return exitOK, true
-	}
-	return usageError(stderr, usage, err.Error()), true
-}
-
-func usageError(stderr io.Writer, usage, msg string) int {
-	fmt.Fprintf(stderr, "imaboot-debsign: %s\n%s", msg, usage)
-	return exitUsage
+	return cli.ExitOK
 }

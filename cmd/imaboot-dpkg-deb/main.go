@@ -36,7 +36,7 @@ See docs/debian-updates.md.
 
 Exit status: dpkg-deb's; 1 when a signed data file could not be labeled;
 2 when the real dpkg-deb cannot be run or the package's manifest is
-unreadable.
+unreadable (docs/command-line.md).
 `
 
 func main() {

@@ -14,7 +14,7 @@ func TestParseArgsMatchesFlag(t *testing.T) {
 		"--hook=false", "--hook=true", "--hook=1", "--hook=0", "--hook=T", "--hook=yes", "--hook= ", "--hook false",
 		"-h", "-help", "--help", "--help=1", "--nope", "-x --hook", "---hook", "-=x", "- --hook", "-- --hook",
 		"--hook -- --nope", "stray --hook", "--hook stray --nope", "--root=a --root=b", "--root= --hook", "--hook=false --hook",
-		"--root --help", "--Hook",
+		"--root --help", "--Hook", "--hook --outside-initramfs", "--outside-initramfs=false --hook", "--outside-initramfs=x",
 	}
 	for _, c := range cases {
 		args := strings.Fields(c)
@@ -22,9 +22,11 @@ func TestParseArgsMatchesFlag(t *testing.T) {
 		fs.SetOutput(io.Discard)
 		wantHook := fs.Bool("hook", false, "")
 		wantRoot := fs.String("root", "", "")
+		wantOutside := fs.Bool("outside-initramfs", false, "")
 		wantErr := fs.Parse(args)
 
-		hook, root, err := parseArgs(args)
+		o, err := parseArgs(args)
+		hook, root := o.hook, o.root
 		switch {
 		case (err == nil) != (wantErr == nil):
 			t.Errorf("%q: error %v, flag's %v", c, err, wantErr)
@@ -32,8 +34,8 @@ func TestParseArgsMatchesFlag(t *testing.T) {
 			t.Errorf("%q: want help, got %v", c, err)
 		case wantErr != nil && wantErr != flag.ErrHelp && err.Error() != wantErr.Error():
 			t.Errorf("%q: error %q, flag's %q", c, err, wantErr)
-		case wantErr == nil && (hook != *wantHook || root != *wantRoot):
-			t.Errorf("%q: hook=%v root=%q, flag's hook=%v root=%q", c, hook, root, *wantHook, *wantRoot)
+		case wantErr == nil && (hook != *wantHook || root != *wantRoot || o.outsideInitramfs != *wantOutside):
+			t.Errorf("%q: %+v, flag's hook=%v root=%q outside-initramfs=%v", c, o, *wantHook, *wantRoot, *wantOutside)
 		}
 	}
 }

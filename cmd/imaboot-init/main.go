@@ -13,8 +13,8 @@ import (
 	"github.com/imaboot/imaboot/initagent"
 )
 
-const usage = `usage: imaboot-init [ARGS...]                 (as /init, PID 1)
-       imaboot-init --hook [--root DIR]         (from a dracut or initramfs-tools hook)
+const usage = `Usage: imaboot-init [ARGS...]                 (as /init, PID 1)
+       imaboot-init --hook [--root DIR] [--outside-initramfs]   (from a dracut or initramfs-tools hook)
 
 As /init in an initramfs built by imaboot-mkinitramfs (PID 1), it mounts
 /proc, /sys, /dev, /run and securityfs, checks that the kernel would enforce
@@ -29,7 +29,10 @@ root's init (/sbin/init, or init=), passing ARGS and the environment on.
 With --hook it runs inside another generator's init: it mounts only what is
 missing, does the same integrity steps on the root mounted at DIR (default
 $NEWROOT, else /sysroot), switches nothing, and exits 0 (go on) or 1 (a step
-failed in enforce mode: the hook must stop the boot).
+failed in enforce mode: the hook must stop the boot). It refuses to run
+(exit 2, nothing done) unless it is in an initramfs: / is ramfs or tmpfs,
+or /etc/initrd-release exists; on a booted system it would load keys and a
+policy into the running kernel. --outside-initramfs runs it anyway.
 
 Configuration: /etc/imaboot/imaboot.conf (KEY=value; see the README), after
 dracut's /etc/sysconfig/{ima,evm,masterkey} when present.
@@ -43,7 +46,18 @@ BREAK_GLASS=no or CMDLINE_OVERRIDE=no refuse it.
 In enforce mode (the default) a failed step stops the boot before the
 switch with one line naming the step and the cause; as /init the machine
 halts (it never reboots). See docs/threat-model.md for what it guarantees.
+
+Exit status (not PID 1): 0 done, 1 a step failed in enforce mode, 2 a bad
+command line or --hook outside an initramfs; see docs/command-line.md.
 `
+
+// Exit statuses, as every imaboot command's (internal/cli, which imports
+// package flag: not linked here).
+const (
+	exitOK     = 0
+	exitFailed = 1 // hook: a step failed in enforce mode
+	exitUsage  = 2 // a bad command line, or --hook outside an initramfs
+)
 
 func main() {
 	if os.Getpid() == 1 {
@@ -51,20 +65,24 @@ func main() {
 		initagent.Boot(context.Background(), os.Args[1:])
 		return
 	}
-	hook, root, err := parseArgs(os.Args[1:])
+	o, err := parseArgs(os.Args[1:])
 	if err == errHelp {
-		fmt.Fprint(os.Stderr, usage)
-		return
+		fmt.Fprint(os.Stdout, usage)
+		os.Exit(exitOK)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%v\n%s", err, usage)
-		os.Exit(2)
+		usageError("%v", err)
 	}
-	if !hook {
-		fmt.Fprint(os.Stderr, "imaboot-init: not PID 1: run it as /init, or with --hook from a generator's hook\n\n"+usage)
-		os.Exit(2)
+	if !o.hook {
+		usageError("not PID 1: run it as /init, or with --hook from a generator's hook")
 	}
-	dir := root
+	// Hook mode changes the running kernel's keyrings and policy: only an
+	// initramfs may ask for that.
+	if ok, why := initagent.InInitramfs(); !ok && !o.outsideInitramfs {
+		fmt.Fprintf(os.Stderr, "imaboot-init: --hook refused: not in an initramfs (%s); nothing done (--outside-initramfs runs it anyway)\n", why)
+		os.Exit(exitUsage)
+	}
+	dir := o.root
 	if dir == "" {
 		dir = os.Getenv("NEWROOT")
 	}
@@ -72,4 +90,9 @@ func main() {
 		dir = "/sysroot"
 	}
 	os.Exit(initagent.Hook(context.Background(), dir))
+}
+
+func usageError(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "imaboot-init: "+format+" (see imaboot-init --help)\n", a...)
+	os.Exit(exitUsage)
 }

@@ -27,7 +27,7 @@ func fixture(t *testing.T) string {
 		{Path: "kernel/b-c.ko.xz", Depends: []string{"a"}},
 	})
 	os.WriteFile(filepath.Join(d, "init"), []byte("init"), 0o755)
-	os.WriteFile(filepath.Join(d, "conf"), []byte("MODE=enforce\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "conf"), []byte("MODE=enforce\nIMA_POLICY=\nMIN_IMA_CERTS=0\n"), 0o644)
 	os.MkdirAll(filepath.Join(d, "tree/x"), 0o755)
 	os.WriteFile(filepath.Join(d, "tree/x/y"), []byte("y"), 0o600)
 	return d
@@ -89,7 +89,7 @@ func TestBuildMatchesLibrary(t *testing.T) {
 	}
 	// --no-compress writes a bare newc archive.
 	raw := filepath.Join(d, "raw.cpio")
-	if rc, _, stderr := runCLI("-o", raw, "--quiet", "--no-compress", "--init", filepath.Join(d, "init")); rc != 0 {
+	if rc, _, stderr := runCLI("-o", raw, "--quiet", "--no-compress", "--init", filepath.Join(d, "init"), "--config", filepath.Join(d, "conf")); rc != 0 {
 		t.Fatalf("exit %d: %s", rc, stderr)
 	}
 	if b, _ := os.ReadFile(raw); !bytes.HasPrefix(b, []byte("070701")) {
@@ -107,12 +107,12 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"--init", "x"}, 2, "-o OUT is required"},
 		{[]string{"-o", out, "--bogus"}, 2, "bogus"},
-		{[]string{"-o", out, "--module", "a"}, 2, "--module needs --kernel-root"},
-		{[]string{"-o", out, "--file", "noslash"}, 2, "SRC:DST"},
-		{[]string{"-o", out, "--dir", "a:rel"}, 2, "SRC:DST"},
+		{[]string{"-o", out, "--no-init", "--module", "a"}, 2, "--module needs --kernel-root"},
+		{[]string{"-o", out, "--no-init", "--file", "noslash"}, 2, "SRC:DST"},
+		{[]string{"-o", out, "--no-init", "--dir", "a:rel"}, 2, "SRC:DST"},
 		{[]string{"-o", out, "extra"}, 2, "unexpected argument"},
-		{[]string{"-o", out, "--kernel-root", filepath.Join(d, "root"), "--module", "nosuch"}, 1, "module nosuch not found"},
-		{[]string{"-o", out, "--file", "/nonexistent:/x"}, 1, "/nonexistent"},
+		{[]string{"-o", out, "--no-init", "--kernel-root", filepath.Join(d, "root"), "--module", "nosuch"}, 2, "module nosuch not found"},
+		{[]string{"-o", out, "--no-init", "--file", "/nonexistent:/x"}, 2, "/nonexistent"},
 	} {
 		rc, _, stderr := runCLI(tc.args...)
 		if rc != tc.rc || !strings.Contains(stderr, tc.msg) {
@@ -128,5 +128,72 @@ func TestParseMapping(t *testing.T) {
 	m, err := parseMapping("/host/with:colon/file:/etc/x")
 	if err != nil || m.Src != "/host/with:colon/file" || m.Dst != "/etc/x" {
 		t.Errorf("got %+v %v", m, err)
+	}
+}
+
+// Images that cannot boot are refused with the file, line and reason, and
+// nothing is written; --no-check writes them anyway.
+func TestRefusesImagesThatCannotBoot(t *testing.T) {
+	d := fixture(t)
+	root := filepath.Join(d, "root")
+	// The kernel's configuration: no appended-signature support.
+	os.MkdirAll(filepath.Join(root, "boot"), 0o755)
+	os.WriteFile(filepath.Join(root, "boot/config-6.1.0-t"), []byte("CONFIG_IMA=y\nCONFIG_IMA_APPRAISE=y\n# CONFIG_IMA_APPRAISE_MODSIG is not set\n"), 0o644)
+	write := func(name, content string) string {
+		p := filepath.Join(d, name)
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	cert := write("ima.der", "a certificate")
+	goodPolicy := write("good-policy", "dont_appraise fsmagic=0x9fa0\nappraise func=BPRM_CHECK appraise_type=imasig\n")
+	badPolicy := write("bad-policy", "dont_appraise fsmagic=0x9fa0\nappraise func=BPRM_CHECK appraise_type=imasig|modsig\n")
+	integrity := []string{"--file", cert + ":/etc/keys/ima/ima.der", "--file", goodPolicy + ":/etc/imaboot/ima-policy"}
+	base := []string{"--init", filepath.Join(d, "init"), "--kernel-root", root}
+	out := filepath.Join(d, "o.img")
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"MODE=enforcing", append([]string{"--config", write("c1", "# site\nMODE=enforcing\n")}, integrity...),
+			d + `/c1:2: MODE must be enforce or permissive, not "enforcing"`},
+		{"unknown key", append([]string{"--config", write("c2", "MODE=enforce\nPOLICY=/x\n")}, integrity...),
+			d + "/c2:2: unknown key POLICY"},
+		{"malformed line", append([]string{"--config", write("c3", "MODE=enforce\nthis line is wrong\n")}, integrity...),
+			d + `/c3:2: not a KEY=value line: "this line is wrong"`},
+		{"a directory as --config", append([]string{"--config", filepath.Join(d, "tree")}, integrity...),
+			"--config " + filepath.Join(d, "tree") + ": " + filepath.Join(d, "tree") + " is a directory, not a regular file"},
+		{"a policy the kernel refuses", []string{"--config", write("c4", "MODE=enforce\n"), "--file", cert + ":/etc/keys/ima/ima.der", "--file", badPolicy + ":/etc/imaboot/ima-policy"},
+			badPolicy + ":2:"},
+		{"no policy in the image", []string{"--file", cert + ":/etc/keys/ima/ima.der"},
+			"IMA_POLICY=/etc/imaboot/ima-policy is not a file in the image"},
+		{"no certificate in enforce mode", []string{"--file", goodPolicy + ":/etc/imaboot/ima-policy"},
+			"no certificate under /etc/keys/ima in the image"},
+		{"a dracut sysconfig file", append([]string{"--file", write("ima", "IMAPOLICY=relative\n") + ":/etc/sysconfig/ima"}, integrity...),
+			d + `/ima:1: IMA_POLICY must be an absolute path, not "relative"`},
+	} {
+		rc, _, stderr := runCLI(append(append([]string{"-o", out}, base...), tc.args...)...)
+		if rc != 2 || !strings.Contains(stderr, tc.msg) || !strings.Contains(stderr, "not written") && tc.name != "a directory as --config" {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant 2 and %q", tc.name, rc, stderr, tc.msg)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%s: an image was written", tc.name)
+		}
+	}
+	rc, _, stderr := runCLI(append(append([]string{"-o", out, "--quiet"}, base...), integrity...)...)
+	if rc != 0 {
+		t.Errorf("a good image: exit %d: %s", rc, stderr)
+	}
+	// The good policy leaves known bypasses (no MODULE_CHECK rule, ...):
+	// one line sums them up, as at boot, instead of a warning each; the
+	// hook-mode warning does not apply to an image whose /init is the agent.
+	if n := strings.Count(stderr, "known bypasses: no appraisal of MMAP_CHECK, MODULE_CHECK"); n != 1 || strings.Contains(stderr, "no appraise rule for") || strings.Contains(stderr, "fsname=rootfs") {
+		t.Errorf("a good image's warnings: want one bypass line (got %d) and no warning per bypass:\n%s", n, stderr)
+	}
+	if rc, _, stderr := runCLI("-o", out, "--quiet", "--kernel-root", root); rc != 2 || !strings.Contains(stderr, "--init is required") {
+		t.Errorf("no --init: exit %d: %s", rc, stderr)
+	}
+	if rc, _, stderr := runCLI(append([]string{"-o", out, "--quiet", "--no-check", "--config", write("c5", "MODE=enforcing\n")}, base...)...); rc != 0 {
+		t.Errorf("--no-check: exit %d: %s", rc, stderr)
 	}
 }

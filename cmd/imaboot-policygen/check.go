@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/policygen"
 )
 
@@ -26,7 +27,8 @@ Examples:
   imaboot-policygen check --kernel 6.12 --kernel-config /boot/config-6.12.48+deb13-cloud-amd64 policy
   imaboot-policygen check --kernel latest --format json a.policy b.policy
 
-Exit status: 0 no errors (warnings allowed), 1 errors, 2 unusable input.
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 unusable input
+(docs/command-line.md).
 `
 
 type checkReport struct {
@@ -39,16 +41,18 @@ type checkReport struct {
 }
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("check", checkUsage, stdout, stderr)
+	fs := newFlags("check")
 	var t target
 	t.register(fs)
 	format := fs.String("format", "text", "output format: text or json")
-	if code, done := parseFlags(fs, args, stdout); done {
+	if code, done := parseFlags(fs, args, checkUsage, stdout, stderr); done {
 		return code
 	}
-	if fs.NArg() == 0 || (*format != "text" && *format != "json") {
-		fs.Usage()
-		return exitUsage
+	if fs.NArg() == 0 {
+		return usageError(stderr, "check", "no POLICY given (- for standard input)")
+	}
+	if err := cli.OneOf("--format", *format, "text", "json"); err != nil {
+		return usageError(stderr, "check", "%v", err)
 	}
 	v, cfg, err := t.resolve()
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,37 +9,48 @@ import (
 	"os"
 	"strings"
 
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/policygen"
 	"golang.org/x/sys/unix"
 )
 
 func printf(w io.Writer, format string, a ...any) { fmt.Fprintf(w, format, a...) }
 
-// newFlags makes a flag set whose --help prints usage and examples to
-// stdout and whose errors go to stderr.
-func newFlags(name, usage string, stdout, stderr io.Writer) *flag.FlagSet {
+// newFlags makes the flag set of a command; it prints nothing itself.
+func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		printf(fs.Output(), "%s\nFlags:\n", strings.TrimSpace(usage))
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
 
+// helpText is a command's usage and examples, then its flags.
+func helpText(fs *flag.FlagSet, usage string) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\n\nFlags:\n", strings.TrimSpace(usage))
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
+}
+
 // parseFlags parses args; it returns (exit status, done) when the caller
-// must stop (help shown, or bad flags).
-func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+// must stop: help shown on stdout, or a bad flag said in one line.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) (int, bool) {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		fs.Usage()
+		io.WriteString(stdout, helpText(fs, usage))
 		return exitOK, true
 	}
 	if err != nil {
-		return exitUsage, true
+		return usageError(stderr, fs.Name(), "%s", cli.FlagError(err)), true
 	}
 	return 0, false
+}
+
+// usageError says what is wrong with a command's arguments in one line.
+func usageError(stderr io.Writer, command, format string, a ...any) int {
+	return cli.UsageError(stderr, "imaboot-policygen "+command, format, a...)
 }
 
 // target holds --kernel, --kernel-config and --lsm.

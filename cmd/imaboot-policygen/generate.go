@@ -2,10 +2,11 @@ package main
 
 import (
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/imaboot/imaboot/internal/atomicfile"
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/policygen"
 )
 
@@ -31,11 +32,12 @@ Examples:
   imaboot-policygen generate --profile attest --kernel 6.12 --exclude-fs vfat,overlay
   imaboot-policygen generate --profile appraise_tcb --owner 1000 --appraisal hash
 
-Exit status: 0 written, 2 unusable input.
+Exit status: 0 written, 1 the output could not be written, 2 unusable input
+(docs/command-line.md).
 `
 
 func runGenerate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("generate", generateUsage, stdout, stderr)
+	fs := newFlags("generate")
 	var t target
 	t.register(fs)
 	profile := fs.String("profile", "", "profile name (required)")
@@ -44,12 +46,14 @@ func runGenerate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	appraisal := fs.String("appraisal", "imasig", "imasig (signatures required) or hash (a hash in security.ima is enough)")
 	fsname := fs.Bool("fsname", false, "exclude file systems with fsname= instead of fsmagic=")
 	out := fs.String("o", "-", "output file, - for standard output")
-	if code, done := parseFlags(fs, args, stdout); done {
+	if code, done := parseFlags(fs, args, generateUsage, stdout, stderr); done {
 		return code
 	}
-	if *profile == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
+	if *profile == "" {
+		return usageError(stderr, "generate", "--profile is required (see imaboot-policygen profiles)")
+	}
+	if fs.NArg() != 0 {
+		return usageError(stderr, "generate", "unexpected argument %q", fs.Arg(0))
 	}
 	if t.kernel == "" {
 		t.kernel = "latest"
@@ -81,9 +85,9 @@ func runGenerate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, text)
 		return exitOK
 	}
-	if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
-		printf(stderr, "imaboot-policygen generate: %v\n", err)
-		return exitUsage
+	if err := atomicfile.Write(*out, []byte(text), 0o644); err != nil {
+		cli.Errorf(stderr, "imaboot-policygen generate", "%v", err)
+		return cli.ExitFailed
 	}
 	return exitOK
 }

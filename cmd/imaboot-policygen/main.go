@@ -6,17 +6,19 @@ package main
 import (
 	"io"
 	"os"
+
+	"github.com/imaboot/imaboot/internal/cli"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// Exit statuses.
+// Exit statuses (internal/cli, the same for every imaboot command).
 const (
-	exitOK       = 0 // no errors (warnings allowed)
-	exitFindings = 1 // the policy has errors; oracle: kernel and checker disagree
-	exitUsage    = 2 // unusable input: bad flags, unreadable file, bad version or config
+	exitOK       = cli.ExitOK     // no errors (warnings allowed)
+	exitFindings = cli.ExitFailed // the policy has errors; oracle: kernel and checker disagree
+	exitUsage    = cli.ExitUsage  // unusable input: bad flags, unreadable file, bad version or config
 )
 
 type command struct {
@@ -50,7 +52,8 @@ Examples:
   imaboot-policygen explain ima-policy
 
 Run "imaboot-policygen COMMAND --help" for the flags of a command.
-Exit status: 0 no errors, 1 errors found (oracle: disagreements), 2 unusable input.
+Exit status: 0 no errors, 1 errors found (oracle: disagreements), 2 unusable
+input; the same rule for every imaboot command (docs/command-line.md).
 `
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -59,8 +62,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		list += "  " + pad(c.name, 12) + c.summary + "\n"
 	}
 	if len(args) == 0 {
-		printf(stderr, topUsage, list)
-		return exitUsage
+		return cli.UsageError(stderr, "imaboot-policygen", "no command (check, generate, explain, ...)")
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -72,8 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return c.run(args[1:], stdin, stdout, stderr)
 		}
 	}
-	printf(stderr, "imaboot-policygen: unknown command %q\n\n"+topUsage, args[0], list)
-	return exitUsage
+	return cli.UsageError(stderr, "imaboot-policygen", "unknown command %q", args[0])
 }
 
 func pad(s string, n int) string {

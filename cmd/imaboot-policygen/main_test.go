@@ -142,12 +142,13 @@ func TestHelpCoversFlags(t *testing.T) {
 	}
 }
 
-// flagNames collects the flags a command registers by asking it to parse
-// an unknown flag and reading its usage.
+// flagNames collects the flags a command registers from its --help (the
+// Flags: part, which package flag writes from the definitions).
 func flagNames(t *testing.T, cmd string) []string {
 	var names []string
-	_, _, errs := runCmd(t, "", cmd, "--no-such-flag")
-	for _, line := range strings.Split(errs, "\n") {
+	_, out, _ := runCmd(t, "", cmd, "--help")
+	_, flags, _ := strings.Cut(out, "\nFlags:\n")
+	for _, line := range strings.Split(flags, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "-") && !strings.HasPrefix(line, "--") {
 			name, _, _ := strings.Cut(strings.TrimPrefix(line, "-"), " ")
@@ -155,9 +156,37 @@ func flagNames(t *testing.T, cmd string) []string {
 		}
 	}
 	if len(names) == 0 {
-		t.Fatalf("%s: no flags found in usage %q", cmd, errs)
+		t.Fatalf("%s: no flags found in --help %q", cmd, out)
 	}
 	return names
+}
+
+// Usage errors are one line on stderr naming the program; --help is printed
+// once, on stdout; commands without flags refuse unknown ones; explain
+// exits 1 on a policy the kernel would refuse.
+func TestUsageConventions(t *testing.T) {
+	for _, args := range [][]string{{"check", "--bogus"}, {"profiles", "--bogus"}, {"filesystems", "x"}, {"corpus", "--bogus"}, {"nope"}, {}, {"explain"}, {"generate", "--kernel", "6.1"}} {
+		code, out, errs := runCmd(t, "", args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "imaboot-policygen") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q: want 2 and one line", args, code, out, errs)
+		}
+	}
+	code, out, errs := runCmd(t, "", "check", "--help")
+	if code != exitOK || errs != "" || strings.Count(out, "Usage: imaboot-policygen check") != 1 {
+		t.Errorf("check --help: exit %d, stderr %q, usage %d times on stdout", code, errs, strings.Count(out, "Usage: imaboot-policygen check"))
+	}
+	// Every --help points to the page of the common conventions.
+	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"explain", "--help"}, {"generate", "--help"}, {"oracle", "--help"},
+		{"profiles", "--help"}, {"filesystems", "--help"}, {"corpus", "--help"}} {
+		if _, out, _ := runCmd(t, "", args...); !strings.Contains(out, "docs/command-line.md") {
+			t.Errorf("%q does not point to docs/command-line.md", args)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("measure func=BPRM_CHECK\nmeasure func=MMAP_CHECK_REQPROT\n"), 0o644)
+	if code, out, _ := runCmd(t, "", "explain", "--kernel", "6.1", bad); code != exitFindings || !strings.Contains(out, "MMAP_CHECK_REQPROT") {
+		t.Errorf("explain of a policy 6.1 refuses: exit %d\n%s", code, out)
+	}
 }
 
 func TestOracleRefusesPlainFile(t *testing.T) {

@@ -32,21 +32,21 @@ Examples (in the guest, as root, before any policy is loaded):
   imaboot-policygen oracle --kernel 6.1 --lsm apparmor --corpus rules.json
 
 Exit status: 0 all certain verdicts agree, 1 disagreements, 2 unusable input or
-the judge could not run (EBUSY, not a policy file, a policy got loaded).
+the judge could not run (EBUSY, not a policy file, a policy got loaded);
+docs/command-line.md.
 `
 
 func runOracle(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("oracle", oracleUsage, stdout, stderr)
+	fs := newFlags("oracle")
 	var t target
 	t.register(fs)
 	policy := fs.String("policy", "/sys/kernel/security/ima/policy", "the kernel's IMA policy file")
 	corpusFile := fs.String("corpus", "", "JSON list of rules to judge instead of the built-in corpus")
-	if code, done := parseFlags(fs, args, stdout); done {
+	if code, done := parseFlags(fs, args, oracleUsage, stdout, stderr); done {
 		return code
 	}
 	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
+		return usageError(stderr, "oracle", "unexpected argument %q", fs.Arg(0))
 	}
 	if t.lsm == "" {
 		// The securityfs that holds the policy file also names the LSMs.

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/relabel"
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +23,7 @@ func runCmd(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// Every flag is documented in --help.
+// Every flag (and every alias) is documented in --help.
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	for _, tc := range []struct {
 		args  []string
@@ -29,30 +31,24 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	}{
 		{[]string{"--help"}, usageLabel},
 		{[]string{"verify", "--help"}, usageVerify},
+		{[]string{"--from-dpkg", "--help"}, usageFromDpkg},
 	} {
 		code, out, _ := runCmd(tc.args...)
-		if code != exitOK || out != tc.usage {
+		if code != cli.ExitOK || out != tc.usage {
 			t.Fatalf("%v: code %d, stdout %q", tc.args, code, out)
 		}
 	}
-	for name, usage := range map[string]string{"label": usageLabel, "verify": usageVerify} {
-		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		var c common
-		c.register(fs)
-		if name == "label" {
-			for _, f := range []string{"hash", "sign", "key", "cert", "keyid", "evm", "algo", "mutable", "mutable-list", "no-dpkg", "force", "dry-run", "kernel-fix"} {
-				fs.Bool(f, false, "")
-			}
-		} else {
-			fs.String("cert", "", "")
-		}
+	var l labelArgs
+	var c common
+	var certs listFlag
+	for usage, fs := range map[string]*flag.FlagSet{usageLabel: labelFlags(&l), usageVerify: verifyFlags(&c, &certs)} {
 		fs.VisitAll(func(f *flag.Flag) {
 			dash := "--"
 			if len(f.Name) == 1 {
 				dash = "-"
 			}
-			if !strings.Contains(usage, "  "+dash+f.Name+" ") {
-				t.Errorf("%s usage does not document %s%s", name, dash, f.Name)
+			if !regexp.MustCompile(`[ (]` + regexp.QuoteMeta(dash+f.Name) + `[ ,]`).MatchString(usage) {
+				t.Errorf("%s usage does not document %s%s", fs.Name(), dash, f.Name)
 			}
 		})
 	}
@@ -101,14 +97,18 @@ func TestBadInputExitsBeforeLabeling(t *testing.T) {
 		{[]string{"--sign", "--key", unreadable, "--cert", c1, f}, "signing key"},
 		{[]string{"--sign", "--key", k1, "--cert", c2, f}, "does not match"},
 		{[]string{"--algo", "md5", f}, "unsupported algorithm"},
+		{[]string{"--hash-algo", "md5", f}, "unsupported algorithm"},
+		{[]string{"--progress", "bogus", f}, `--progress "bogus": want auto, always or never`},
+		{[]string{"--workers", "-1", f}, "--workers -1"},
+		{[]string{"--bogus", f}, "unknown option --bogus"},
 		{[]string{f, filepath.Join(d, "missing")}, "no such file"},
 		{[]string{"--sign", f}, "needs --key"},
 		{[]string{"--evm", "portable", f}, "signing key"},
 		{[]string{"--evm", "hmac", f}, "want none or portable"},
 		{[]string{}, "no PATH"},
 	} {
-		code, _, stderr := runCmd(append(tc.args, "--progress", "never")...)
-		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+		code, _, stderr := runCmd(append([]string{"--progress", "never"}, tc.args...)...)
+		if code != cli.ExitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q (want 2 and %q)", tc.args, code, stderr, tc.want)
 		}
 	}
@@ -117,16 +117,16 @@ func TestBadInputExitsBeforeLabeling(t *testing.T) {
 	}
 
 	// Then a good run, and verify's exit codes.
-	if code, out, stderr := runCmd("--sign", "--key", k1, "--cert", c1, "--json", d); code != exitOK {
+	if code, out, stderr := runCmd("--sign", "--key", k1, "--cert", c1, "--json", d); code != cli.ExitOK {
 		t.Fatalf("sign: %d %s %s", code, out, stderr)
 	}
-	if code, out, _ := runCmd("verify", "--cert", c1, d); code != exitOK || !strings.Contains(out, "verified, 0 failed") {
+	if code, out, _ := runCmd("verify", "--cert", c1, d); code != cli.ExitOK || !strings.Contains(out, "verified, 0 failed") {
 		t.Fatalf("verify: %d %s", code, out)
 	}
 	os.WriteFile(filepath.Join(d, "new"), []byte("unlabeled"), 0o644)
 	code, out, _ := runCmd("verify", "--json", "--cert", c1, d)
 	var rep relabel.VerifyReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitFailures || rep.Failed != 1 || rep.Problems[0].IMA != relabel.StatusMissing {
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != cli.ExitFailed || rep.Failed != 1 || rep.Problems[0].IMA != relabel.StatusMissing {
 		t.Fatalf("verify with an unlabeled file: exit %d, %+v %v", code, rep, err)
 	}
 }
@@ -144,11 +144,19 @@ func TestProgressLine(t *testing.T) {
 
 func TestFromDpkgExitCodes(t *testing.T) {
 	var out, errb strings.Builder
-	if code := run([]string{"--from-dpkg", "/usr"}, &out, &errb); code != exitUsage {
-		t.Errorf("a PATH with --from-dpkg: exit %d, want %d", code, exitUsage)
+	if code := run([]string{"--from-dpkg", "/usr"}, &out, &errb); code != cli.ExitUsage {
+		t.Errorf("a PATH with --from-dpkg: exit %d, want %d", code, cli.ExitUsage)
 	}
 	errb.Reset()
-	if code := run([]string{"--from-dpkg", "--root", t.TempDir()}, &out, &errb); code != exitFailures || !strings.Contains(errb.String(), "dpkg status") {
+	if code := run([]string{"--from-dpkg", "--root", t.TempDir()}, &out, &errb); code != cli.ExitUsage || !strings.Contains(errb.String(), "dpkg status") {
 		t.Errorf("a root without dpkg database: exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"--from-dpkg", "--root", "/nonexistent"}, &out, &errb); code != cli.ExitUsage || !strings.Contains(errb.String(), "/nonexistent") {
+		t.Errorf("a root that does not exist: exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"--from-dpkg", "--workers", "-1"}, &out, &errb); code != cli.ExitUsage {
+		t.Errorf("--workers -1: exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -62,7 +62,7 @@ func size(b int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }
 
-func printSummary(stdout, stderr io.Writer, s relabel.Summary, asJSON bool, m *relabel.MutableSet) {
+func printSummary(stdout, stderr io.Writer, s relabel.Summary, asJSON bool) {
 	if asJSON {
 		writeJSON(stdout, s)
 		return
@@ -80,12 +80,15 @@ func printSummary(stdout, stderr io.Writer, s relabel.Summary, asJSON bool, m *r
 	}
 	fmt.Fprintf(stdout, "%d files (%s) in %s: %d %s (%d signed, %d EVM portable signatures), %d already right, %d further hard links, %d skipped, %d failed\n",
 		s.Files, size(s.Bytes), s.Duration.Round(time.Millisecond), n, verb, s.Signed, s.EVMSigned, s.AlreadyLabeled, s.HardLinks, s.Skipped, s.Failed)
-	if m != nil && m.Len() > 0 {
-		fmt.Fprintf(stdout, "%d configuration files listed as mutable (hashed, not signed, unless executable)\n", m.Len())
+	if s.Mutable > 0 {
+		fmt.Fprintf(stdout, "%d mutable configuration files hashed, not signed\n", s.Mutable)
+	}
+	if s.SignaturesKept > 0 {
+		fmt.Fprintf(stdout, "%d files kept their signatures: a hash would have replaced an IMA or EVM signature (--replace-signatures allows it)\n", s.SignaturesKept)
 	}
 }
 
-func printVerify(stdout, stderr io.Writer, r relabel.VerifyReport, asJSON bool) {
+func printVerify(stdout io.Writer, r relabel.VerifyReport, asJSON, noCerts bool) {
 	if asJSON {
 		writeJSON(stdout, r)
 		return
@@ -118,5 +121,9 @@ func printVerify(stdout, stderr io.Writer, r relabel.VerifyReport, asJSON bool) 
 			first = false
 		}
 	}
-	fmt.Fprintf(stdout, "), %d EVM portable signatures verified, %d skipped\n", r.EVMVerified, r.Skipped)
+	fmt.Fprintf(stdout, "), %d EVM portable signatures verified, %d skipped", r.EVMVerified, r.Skipped)
+	if noCerts {
+		fmt.Fprint(stdout, "; no certificate given")
+	}
+	fmt.Fprintln(stdout)
 }

@@ -14,15 +14,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/imaboot/imaboot/internal/cli"
 	"github.com/imaboot/imaboot/relabel"
 )
 
-const (
-	exitOK          = 0
-	exitFailures    = 1
-	exitUsage       = 2
-	exitInterrupted = 130
-)
+const prog = "imaboot-relabel"
 
 type listFlag []string
 
@@ -34,7 +30,7 @@ type common struct {
 	root, progress   string
 	exclude, evmXatt listFlag
 	crossFS, jsonOut bool
-	verbose          bool
+	verbose, quiet   bool
 	workers          int
 }
 
@@ -46,7 +42,19 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.workers, "workers", 0, "")
 	fs.BoolVar(&c.jsonOut, "json", false, "")
 	fs.StringVar(&c.progress, "progress", "auto", "")
-	fs.BoolVar(&c.verbose, "v", false, "")
+	cli.Verbose(fs, &c.verbose)
+	cli.Quiet(fs, &c.quiet)
+}
+
+// check refuses bad values of the common flags.
+func (c *common) check() error {
+	if err := cli.OneOf("--progress", c.progress, "auto", "always", "never"); err != nil {
+		return err
+	}
+	if c.quiet {
+		c.progress = "never"
+	}
+	return cli.Workers(c.workers)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runVerify(ctx, args[1:], stdout, stderr)
 	}
 	for _, a := range args {
+		if a == "--" {
+			break
+		}
 		if a == "--from-dpkg" || a == "-from-dpkg" {
 			return runFromDpkg(args, stdout, stderr)
 		}
@@ -63,108 +74,93 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runLabel(ctx, args, stdout, stderr)
 }
 
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // parseFlags prints help on stdout, errors on stderr
+// labelArgs are the flags of the labeling mode.
+type labelArgs struct {
+	c                               common
+	hash, sign, force, dryRun       bool
+	kernelFix, noDpkg, replaceSigs  bool
+	key, cert, keyID, evm, hashAlgo string
+	mutable, mutableList            listFlag
+}
+
+func labelFlags(l *labelArgs) *flag.FlagSet {
+	fs := cli.NewFlagSet(prog)
+	l.c.register(fs)
+	fs.BoolVar(&l.hash, "hash", false, "")
+	fs.BoolVar(&l.sign, "sign", false, "")
+	fs.StringVar(&l.key, "key", "", "")
+	fs.StringVar(&l.cert, "cert", "", "")
+	fs.StringVar(&l.keyID, "keyid", "", "")
+	fs.StringVar(&l.evm, "evm", "none", "")
+	fs.StringVar(&l.hashAlgo, "hash-algo", "sha256", "")
+	cli.Alias(fs, "algo", "hash-algo")
+	fs.Var(&l.mutable, "mutable", "")
+	fs.Var(&l.mutableList, "mutable-list", "")
+	fs.BoolVar(&l.noDpkg, "no-dpkg", false, "")
+	fs.BoolVar(&l.force, "force", false, "")
+	fs.BoolVar(&l.replaceSigs, "replace-signatures", false, "")
+	fs.BoolVar(&l.dryRun, "dry-run", false, "")
+	fs.BoolVar(&l.kernelFix, "kernel-fix", false, "")
 	return fs
 }
 
-// parseFlags parses flags placed before or after the paths ("--" ends flags) and
-// returns the paths, or an exit code when the program should stop there.
-func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) ([]string, int, bool) {
-	var paths []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return nil, exitOK, true
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "see %s --help\n", fs.Name())
-			return nil, exitUsage, true
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return paths, 0, false
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(paths, rest...), 0, false
-		}
-		paths, args = append(paths, rest[0]), rest[1:]
-	}
+func verifyFlags(c *common, certs *listFlag) *flag.FlagSet {
+	fs := cli.NewFlagSet(prog + " verify")
+	c.register(fs)
+	fs.Var(certs, "cert", "")
+	return fs
 }
 
 func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var (
-		c                           common
-		hash, sign, force, dryRun   bool
-		kernelFix, noDpkg           bool
-		key, cert, keyID, evm, algo string
-		mutable, mutableList        listFlag
-	)
-	fs := newFlagSet("imaboot-relabel", usageLabel, stderr)
-	c.register(fs)
-	fs.BoolVar(&hash, "hash", false, "")
-	fs.BoolVar(&sign, "sign", false, "")
-	fs.StringVar(&key, "key", "", "")
-	fs.StringVar(&cert, "cert", "", "")
-	fs.StringVar(&keyID, "keyid", "", "")
-	fs.StringVar(&evm, "evm", "none", "")
-	fs.StringVar(&algo, "algo", "sha256", "")
-	fs.Var(&mutable, "mutable", "")
-	fs.Var(&mutableList, "mutable-list", "")
-	fs.BoolVar(&noDpkg, "no-dpkg", false, "")
-	fs.BoolVar(&force, "force", false, "")
-	fs.BoolVar(&dryRun, "dry-run", false, "")
-	fs.BoolVar(&kernelFix, "kernel-fix", false, "")
-	paths, code, stop := parseFlags(fs, args, usageLabel, stdout, stderr)
+	var l labelArgs
+	fs := labelFlags(&l)
+	paths, code, stop := cli.Parse(fs, args, usageLabel, stdout, stderr)
 	if stop {
 		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "imaboot-relabel: "+format+"\n", a...)
-		return exitUsage
+	usageErr := func(format string, a ...any) int { return cli.UsageError(stderr, prog, format, a...) }
+	if err := l.c.check(); err != nil {
+		return usageErr("%v", err)
 	}
 	if len(paths) == 0 {
-		return usageErr("no PATH given (see --help)")
+		return usageErr("no PATH given")
 	}
-	if hash && sign {
+	if l.hash && l.sign {
 		return usageErr("--hash and --sign exclude each other")
 	}
-	if !sign && (key != "" || cert != "" || keyID != "") {
+	if !l.sign && (l.key != "" || l.cert != "" || l.keyID != "") {
 		return usageErr("--key, --cert and --keyid need --sign")
 	}
-	if evm != "none" && evm != "portable" {
-		return usageErr("--evm %q: want none or portable", evm)
+	if err := cli.OneOf("--evm", l.evm, "none", "portable"); err != nil {
+		return usageErr("%v", err)
 	}
-	if kernelFix && (sign || evm != "none") {
+	if l.kernelFix && (l.sign || l.evm != "none") {
 		return usageErr("--kernel-fix labels through the kernel: no --sign or --evm")
 	}
 	o := relabel.Options{
-		Paths: paths, Root: c.root, Exclude: c.exclude, CrossFilesystems: c.crossFS,
-		Workers: c.workers, Force: force, DryRun: dryRun, EVMPortable: evm == "portable",
-		EVMExtraXattrs: c.evmXatt,
+		Paths: paths, Root: l.c.root, Exclude: l.c.exclude, CrossFilesystems: l.c.crossFS,
+		Workers: l.c.workers, Force: l.force, DryRun: l.dryRun, EVMPortable: l.evm == "portable",
+		EVMExtraXattrs: l.c.evmXatt, ReplaceSignatures: l.replaceSigs,
 	}
-	a, err := relabel.ParseHashAlgo(algo)
+	a, err := relabel.ParseHashAlgo(l.hashAlgo)
 	if err != nil {
-		return usageErr("--algo: %v", err)
+		return usageErr("--hash-algo: %v", err)
 	}
 	o.Algo = a
-	if sign {
-		if o.Signer, err = loadSigner(key, cert, keyID); err != nil {
+	if l.sign {
+		if o.Signer, err = loadSigner(l.key, l.cert, l.keyID); err != nil {
 			return usageErr("%v", err)
 		}
 	}
-	if !kernelFix {
-		if o.Mutable, err = relabel.LoadMutable(c.root, relabel.MutableSources{
-			Dpkg: !noDpkg, Lists: mutableList, Globs: mutable}); err != nil {
+	if !l.kernelFix {
+		if o.Mutable, err = relabel.LoadMutable(l.c.root, relabel.MutableSources{
+			Dpkg: !l.noDpkg, Lists: l.mutableList, Globs: l.mutable}); err != nil {
 			return usageErr("%v", err)
 		}
 	}
-	c.setup(&o.Progress, stderr)
+	l.c.setup(&o.Progress, stderr)
 	var s relabel.Summary
-	if kernelFix {
+	if l.kernelFix {
 		s, err = relabel.KernelFix(ctx, o)
 	} else {
 		s, err = relabel.Run(ctx, o)
@@ -173,15 +169,15 @@ func runLabel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return usageErr("%v", err)
 	}
-	printSummary(stdout, stderr, s, c.jsonOut, o.Mutable)
+	printSummary(stdout, stderr, s, l.c.jsonOut)
 	switch {
 	case err != nil:
-		fmt.Fprintln(stderr, "imaboot-relabel: interrupted; run again to finish (labeled files are skipped)")
-		return exitInterrupted
+		cli.Errorf(stderr, prog, "interrupted; run again to finish (labeled files are skipped)")
+		return cli.ExitInterrupted
 	case s.Failed > 0:
-		return exitFailures
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 func loadSigner(key, cert, keyID string) (*relabel.Signer, error) {
@@ -207,28 +203,30 @@ func loadSigner(key, cert, keyID string) (*relabel.Signer, error) {
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const vprog = prog + " verify"
 	var (
 		c     common
 		certs listFlag
 	)
-	fs := newFlagSet("imaboot-relabel verify", usageVerify, stderr)
-	c.register(fs)
-	fs.Var(&certs, "cert", "")
-	paths, code, stop := parseFlags(fs, args, usageVerify, stdout, stderr)
+	fs := verifyFlags(&c, &certs)
+	paths, code, stop := cli.Parse(fs, args, usageVerify, stdout, stderr)
 	if stop {
 		return code
 	}
+	if err := c.check(); err != nil {
+		return cli.UsageError(stderr, vprog, "%v", err)
+	}
 	if len(paths) == 0 {
-		fmt.Fprintln(stderr, "imaboot-relabel verify: no PATH given (see --help)")
-		return exitUsage
+		return cli.UsageError(stderr, vprog, "no PATH given")
 	}
 	keys := relabel.NewPublicKeys()
 	if len(certs) > 0 {
 		var err error
 		if keys, err = relabel.LoadPublicKeys(certs...); err != nil {
-			fmt.Fprintf(stderr, "imaboot-relabel verify: %v\n", err)
-			return exitUsage
+			return cli.UsageError(stderr, vprog, "%v", err)
 		}
+	} else {
+		cli.Errorf(stderr, vprog, "no certificate given (--cert): signatures cannot be checked and are reported unknown-key")
 	}
 	o := relabel.VerifyOptions{Paths: paths, Root: c.root, Keys: keys, EVMExtraXattrs: c.evmXatt,
 		CrossFilesystems: c.crossFS, Exclude: c.exclude, Workers: c.workers}
@@ -236,17 +234,16 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	rep, err := relabel.Verify(ctx, o)
 	endProgress(stderr, o.Progress != nil)
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "imaboot-relabel verify: %v\n", err)
-		return exitUsage
+		return cli.UsageError(stderr, vprog, "%v", err)
 	}
-	printVerify(stdout, stderr, rep, c.jsonOut)
+	printVerify(stdout, rep, c.jsonOut, len(certs) == 0)
 	switch {
 	case err != nil:
-		return exitInterrupted
+		return cli.ExitInterrupted
 	case rep.Failed > 0:
-		return exitFailures
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 func writeJSON(w io.Writer, v any) {

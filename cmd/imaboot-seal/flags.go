@@ -16,6 +16,9 @@ import (
 
 var errHelp = errors.New("help")
 
+// maxPCRs is the number of PCRs a PC Client TPM 2.0 has (0 to 23).
+const maxPCRs = 24
+
 // app holds the parsed command line and where output goes.
 type app struct {
 	stdin          io.Reader
@@ -135,12 +138,17 @@ func (a *app) sealOptions() (tpm.SealOptions, error) {
 	case a.lockPCR == -1:
 	case a.lockPCR == 0:
 		return o, errors.New("--lock-pcr 0: PCR 0 is the firmware's")
+	case a.lockPCR < -1 || a.lockPCR >= maxPCRs:
+		return o, fmt.Errorf("--lock-pcr %d: want a PCR from 1 to %d, or -1 for none", a.lockPCR, maxPCRs-1)
 	}
 	if a.pcrs != "" {
 		for _, f := range strings.Split(a.pcrs, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil {
 				return o, fmt.Errorf("--pcrs %q: %q is not a PCR number", a.pcrs, f)
+			}
+			if n < 0 || n >= maxPCRs {
+				return o, fmt.Errorf("--pcrs %q: PCR %d does not exist (a TPM 2.0 has PCRs 0 to %d)", a.pcrs, n, maxPCRs-1)
 			}
 			o.PCRs = append(o.PCRs, n)
 		}

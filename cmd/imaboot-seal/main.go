@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/imaboot/imaboot/internal/cli"
 )
 
-const usage = `usage: imaboot-seal COMMAND [flags]
+const usage = `Usage: imaboot-seal COMMAND [flags]
 
 Commands:
   init     create a random master key, seal it to TPM PCRs, create the EVM
@@ -77,20 +79,23 @@ PCR has not been extended in this boot (before imaboot-init locks). With
 passphrase; the new blob keeps that copy.
 
 Exit status: 0 done (status: the PCRs match the policy, or differ only by
-this boot's lock); 1 failed; 2 usage error; 3 status: the PCRs do not
-match the policy (the next boot would not unseal).
+this boot's lock); 1 failed (status: the next boot would not unseal: the
+PCRs do not match the policy, or it is another TPM); 2 unusable input or
+setup (a bad flag or PCR number, existing blobs without --force, a missing
+or corrupt blob, a TPM that cannot be opened), found before anything was
+changed. The same rule for every imaboot command: docs/command-line.md.
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// Exit codes.
+// Exit codes: every imaboot command's (internal/cli). status exits
+// exitFailed when the next boot would not unseal.
 const (
-	exitOK       = 0
-	exitFailed   = 1
-	exitUsage    = 2
-	exitMismatch = 3
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitFailed
+	exitUsage  = cli.ExitUsage
 )
 
 // run dispatches a command line and returns the exit status.
@@ -102,8 +107,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "imaboot-seal: %v\n\n%s", err, usage)
-		return exitUsage
+		return cli.UsageError(stderr, "imaboot-seal", "%s", cli.FlagError(err))
 	}
 	code, err := cmd()
 	if err != nil {

@@ -82,7 +82,7 @@ func TestInitStatusAndBootEmulation(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "now: would unseal") || !strings.Contains(out, "under user:kmk, 64 bytes") {
 		t.Fatalf("status: %d\n%s", code, out)
 	}
-	if code, out := e.run("init"); code != exitFailed || !strings.Contains(out, "exists") {
+	if code, out := e.run("init"); code != exitUsage || !strings.Contains(out, "exists") {
 		t.Errorf("second init without --force: %d\n%s", code, out)
 	}
 	// Provisioning left no key in root's user keyring.
@@ -156,7 +156,7 @@ func TestResealToPredictedValuesKeepsEVMBlob(t *testing.T) {
 		t.Fatalf("reseal: %d\n%s", code, out)
 	}
 	code, out := e.run("status")
-	if code != exitMismatch || !strings.Contains(out, "would NOT unseal (PCR 7 changed)") {
+	if code != exitFailed || !strings.Contains(out, "would NOT unseal (PCR 7 changed)") {
 		t.Fatalf("status before the update: %d\n%s", code, out)
 	}
 	tp := e.tpm()
@@ -183,12 +183,12 @@ func TestStatusOtherTPMAndCorruptBlob(t *testing.T) {
 		t.Fatalf("init: %d\n%s", code, out)
 	}
 	b.sealed, b.evm = a.sealed, a.evm
-	if code, out := b.run("status"); code != exitMismatch || !strings.Contains(out, "not the TPM this blob was sealed with") {
+	if code, out := b.run("status"); code != exitFailed || !strings.Contains(out, "not the TPM this blob was sealed with") {
 		t.Errorf("status on another TPM: %d\n%s", code, out)
 	}
 	data, _ := os.ReadFile(a.sealed)
 	os.WriteFile(a.sealed, data[:len(data)-5], 0o600)
-	if code, out := a.run("status"); code != exitFailed || !strings.Contains(out, a.sealed) || !strings.Contains(out, "corrupt") {
+	if code, out := a.run("status"); code != exitUsage || !strings.Contains(out, a.sealed) || !strings.Contains(out, "corrupt") {
 		t.Errorf("status on a truncated blob: %d\n%s", code, out)
 	}
 }
@@ -221,6 +221,27 @@ func TestUsage(t *testing.T) {
 		if code := run(args, nil, &out, &out); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d\n%s", args, code, exitUsage, out.String())
 		}
+	}
+	// Bad input is found before the TPM is opened, and said in one line.
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"init", "--pcrs", "99", "--tpm", "unix:/nonexistent"}, `PCR 99 does not exist`},
+		{[]string{"init", "--lock-pcr", "24", "--tpm", "unix:/nonexistent"}, `--lock-pcr 24`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"status", "--bogus"}, `unknown option --bogus`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, nil, &stdout, &stderr)
+		if code != exitUsage || stdout.Len() != 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q: want 2 and one line with %q", tc.args, code, stdout.String(), stderr.String(), tc.msg)
+		}
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"status", "--sealed", dir + "/none", "--evm-blob", dir + "/none2", "--tpm", "unix:/nonexistent"}, nil, &stdout, &stderr); code != exitUsage {
+		t.Errorf("status without a blob: exit %d, want %d\n%s", code, exitUsage, stdout.String())
 	}
 }
 
@@ -265,7 +286,7 @@ func TestResealInLockedBootWithRecoveryPassphrase(t *testing.T) {
 		t.Fatalf("reseal in a locked boot: %d\n%s", code, out)
 	}
 	code, out := e.run("status")
-	if code != exitMismatch || !strings.Contains(out, "recovery passphrase copy: yes") {
+	if code != exitFailed || !strings.Contains(out, "recovery passphrase copy: yes") {
 		t.Fatalf("status: %d\n%s", code, out)
 	}
 	// Next boot after the update: PCRs reset, PCR 7 holds the new value.

@@ -17,7 +17,7 @@ func parsePCRValue(s string, values map[int][]byte) error {
 		return fmt.Errorf("%q: want N=HEX", s)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s[:i]))
-	if err != nil || n < 0 || n > 23 {
+	if err != nil || n < 0 || n >= maxPCRs {
 		return fmt.Errorf("%q: bad PCR number", s)
 	}
 	h := strings.TrimSpace(s[i+1:])

@@ -24,7 +24,7 @@ func (a *app) init() (int, error) {
 	if !a.force {
 		for _, f := range []string{a.sealed, a.evmBlob} {
 			if _, err := os.Stat(f); err == nil {
-				return exitFailed, fmt.Errorf("init: %s exists (--force replaces it, and with it the EVM key: files labelled with the old key's HMACs must be relabelled)", f)
+				return exitUsage, fmt.Errorf("init: %s exists (--force replaces it, and with it the EVM key: files labelled with the old key's HMACs must be relabelled)", f)
 			}
 		}
 	}
@@ -44,9 +44,15 @@ func (a *app) init() (int, error) {
 	default:
 		return exitUsage, fmt.Errorf("--master-type %q: want tpm or trusted", a.masterType)
 	}
+	if a.passFile != "" {
+		if opts.RecoveryPassphrase, err = a.readPassphrase(); err != nil {
+			return exitUsage, err
+		}
+		defer clear(opts.RecoveryPassphrase)
+	}
 	t, err := tpm.Open(a.tpmPath)
 	if err != nil {
-		return exitFailed, fmt.Errorf("init: %w", err)
+		return exitUsage, fmt.Errorf("init: %w", err)
 	}
 	defer t.Close()
 
@@ -55,12 +61,6 @@ func (a *app) init() (int, error) {
 		return exitFailed, err
 	}
 	defer clear(master)
-	if a.passFile != "" {
-		if opts.RecoveryPassphrase, err = a.readPassphrase(); err != nil {
-			return exitUsage, err
-		}
-		defer clear(opts.RecoveryPassphrase)
-	}
 	blob, err := tpm.Seal(t, master, opts)
 	if err != nil {
 		return exitFailed, fmt.Errorf("init: %w", err)
@@ -115,7 +115,7 @@ func (a *app) init() (int, error) {
 func (a *app) reseal() (int, error) {
 	old, err := tpm.ReadBlob(a.sealed)
 	if err != nil {
-		return exitFailed, fmt.Errorf("reseal: %w", err)
+		return exitUsage, fmt.Errorf("reseal: %w", err)
 	}
 	opts, err := a.sealOptions()
 	if err != nil {
@@ -127,19 +127,21 @@ func (a *app) reseal() (int, error) {
 	if !a.flagSet("lock-pcr") {
 		opts.LockPCR = old.LockPCR
 	}
+	var pass []byte
+	if a.passFile != "" {
+		if pass, err = a.readPassphrase(); err != nil {
+			return exitUsage, err
+		}
+		defer clear(pass)
+	}
 	t, err := tpm.Open(a.tpmPath)
 	if err != nil {
-		return exitFailed, fmt.Errorf("reseal: %w", err)
+		return exitUsage, fmt.Errorf("reseal: %w", err)
 	}
 	defer t.Close()
 	var master []byte
 	if a.passFile != "" {
-		pass, perr := a.readPassphrase()
-		if perr != nil {
-			return exitUsage, perr
-		}
 		master, err = tpm.UnsealRecovery(t, old, pass, tpm.UnsealOptions{})
-		clear(pass)
 	} else {
 		master, err = tpm.Unseal(t, old, tpm.UnsealOptions{})
 	}

@@ -21,10 +21,10 @@ func (a *app) status() (int, error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(a.stdout, "sealed master key: %s: missing\n", a.sealed)
-		code = exitFailed
+		code = exitUsage
 	case err != nil:
 		fmt.Fprintf(a.stdout, "sealed master key: %v\n", err)
-		code = exitFailed
+		code = exitUsage
 	default:
 		fmt.Fprintf(a.stdout, "sealed master key: %s (format 1): %s\n", a.sealed, describePolicy(blob))
 		if blob.HasRecovery() {
@@ -39,7 +39,7 @@ func (a *app) status() (int, error) {
 	}
 	t, err := tpm.Open(a.tpmPath)
 	if err != nil {
-		return exitFailed, err
+		return exitUsage, err
 	}
 	defer t.Close()
 	same, err := tpm.ParentMatches(t, blob, tpm.UnsealOptions{})
@@ -48,7 +48,7 @@ func (a *app) status() (int, error) {
 	}
 	if !same {
 		fmt.Fprintf(a.stdout, "TPM %s: not the TPM this blob was sealed with (or it was cleared since)\n", a.tpmPath)
-		return exitMismatch, nil
+		return exitFailed, nil
 	}
 	fmt.Fprintf(a.stdout, "TPM %s: the TPM this blob was sealed with\n", a.tpmPath)
 	now, err := tpm.ReadPCRs(t, blob.Bank, blob.PCRIndexes())
@@ -80,7 +80,7 @@ func (a *app) status() (int, error) {
 	switch {
 	case len(differ) > 0:
 		fmt.Fprintf(a.stdout, "next boot: would NOT unseal (PCR %s changed); reseal to the new values\n", joinInts(differ))
-		return exitMismatch, nil
+		return exitFailed, nil
 	case lockedNow:
 		fmt.Fprintln(a.stdout, "next boot: would unseal (this boot is locked)")
 	default:
