@@ -19,7 +19,7 @@ FUZZ := imasigs:FuzzParse deb:FuzzRead initagent:FuzzParseConfig initagent:FuzzP
 	blockdev:FuzzRecognise policygen:FuzzParse debarchive:FuzzParse
 FUZZTIME ?= 3s
 
-.PHONY: all build setup test unit lint fuzz demo bench install clean
+.PHONY: all build setup test unit lint fuzz demo bench install deb clean
 
 all: build
 
@@ -62,6 +62,12 @@ bench: setup build
 # tool looks (see README: Adopting imaboot).
 install: build
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BIN="$(BIN)" scripts/install
+
+# The Debian package (out/imaboot_VERSION_ARCH.deb): the same tree as
+# make install with PREFIX=/usr, plus its maintainer scripts (packaging/deb).
+# VERSION= and MAINTAINER= override the defaults (see scripts/mkdeb).
+deb: build
+	BIN="$(BIN)" OUT=out scripts/mkdeb $(if $(VERSION),VERSION="$(VERSION)") $(if $(MAINTAINER),MAINTAINER="$(MAINTAINER)")
 
 clean:
 	rm -rf $(BIN) out

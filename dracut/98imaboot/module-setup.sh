@@ -51,8 +51,11 @@ imaboot_conf() {
 check() {
     # Without a configuration the defaults (enforce, one IMA certificate
     # required) would stop every boot: an unconfigured install adds nothing.
+    # The package's conffile ships with every line commented: imaboot comes
+    # in only once MODE is set.
     imaboot_bin > /dev/null || return 1
     [[ -f "${dracutsysrootdir-}/etc/imaboot/imaboot.conf" ]] || return 1
+    grep -qE '^[[:space:]]*MODE[[:space:]]*=' "${dracutsysrootdir-}/etc/imaboot/imaboot.conf" || return 1
     return 0
 }
 
@@ -100,6 +103,30 @@ imaboot_inst_path() {
     return 0
 }
 
+# imaboot_check_policy BIN: the policy must suit the kernel this initramfs
+# is for ($kernel): a kernel upgrade can change what the kernel accepts, and
+# the agent would stop that kernel's boot on it. imaboot-policygen sits
+# beside imaboot-init (bin/ beside sbin/).
+imaboot_check_policy() {
+    local policy pg kconf out
+    policy=$(imaboot_conf IMA_POLICY /etc/imaboot/ima-policy)
+    [[ -n $policy && -f "${dracutsysrootdir-}$policy" ]] || return 0
+    pg=${1%/sbin/imaboot-init}/bin/imaboot-policygen
+    [[ -x $pg ]] || pg=$(command -v imaboot-policygen 2> /dev/null)
+    if [[ -z $pg ]]; then
+        dwarn "imaboot: imaboot-policygen not found: $policy not checked for kernel $kernel"
+        return 0
+    fi
+    kconf=${dracutsysrootdir-}/boot/config-$kernel
+    [[ -f $kconf ]] || kconf=
+    if ! out=$("$pg" check --kernel "$kernel" ${kconf:+--kernel-config "$kconf"} "${dracutsysrootdir-}$policy" 2>&1); then
+        dfatal "$out"
+        dfatal "imaboot: $policy does not suit kernel $kernel (imaboot-policygen check above): no initramfs built"
+        return 1
+    fi
+    return 0
+}
+
 # called by dracut
 install() {
     local m bin
@@ -113,6 +140,7 @@ install() {
         dfatal "imaboot: imaboot-init not found"
         exit 1
     }
+    imaboot_check_policy "$bin" || exit 1
     # Same path in every initramfs, wherever the host keeps it.
     inst_binary "$bin" /usr/sbin/imaboot-init
     inst_simple /etc/imaboot/imaboot.conf

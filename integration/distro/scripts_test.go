@@ -16,7 +16,11 @@ var shellScripts = map[string]string{
 	"initramfs-tools/hooks/imaboot":               "sh",
 	"initramfs-tools/scripts/init-bottom/imaboot": "sh",
 	"scripts/install":                             "sh",
+	"scripts/mkdeb":                               "sh",
 	"scripts/imaboot-dpkg-hooks":                  "sh",
+	"packaging/deb/postinst":                      "sh",
+	"packaging/deb/prerm":                         "sh",
+	"packaging/deb/postrm":                        "sh",
 	"integration/distro/testdata/chroot.sh":       "sh",
 }
 
@@ -72,6 +76,9 @@ func TestInstallLayout(t *testing.T) {
 		"usr/lib/dracut/modules.d/98imaboot/imaboot.service":    0o644,
 		"usr/share/initramfs-tools/hooks/imaboot":               0o755,
 		"usr/share/initramfs-tools/scripts/init-bottom/imaboot": 0o755,
+		"usr/local/share/doc/imaboot/README.md":                 0o644,
+		"usr/local/share/doc/imaboot/docs/debian.md":            0o644,
+		"etc/imaboot/imaboot.conf":                              0o644,
 	}
 	for p, mode := range want {
 		st, err := os.Stat(filepath.Join(dest, p))
@@ -86,6 +93,18 @@ func TestInstallLayout(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dest, "usr/local/sbin/imaboot-init"))
 	if err != nil || !strings.Contains(string(got), "echo imaboot-init") {
 		t.Errorf("imaboot-init is not the binary from BIN: %q %v", got, err)
+	}
+	// A second install keeps the admin's configuration.
+	conf := filepath.Join(dest, "etc/imaboot/imaboot.conf")
+	if err := os.WriteFile(conf, []byte("MODE=enforce\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(filepath.Join(repo, "scripts/install"), "DESTDIR="+dest, "PREFIX=/usr/local", "BIN="+bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/install again: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(conf); string(b) != "MODE=enforce\n" {
+		t.Errorf("a second scripts/install replaced the configuration: %q", b)
 	}
 	if out, err := exec.Command(filepath.Join(repo, "scripts/install"), "NOSUCH=1").CombinedOutput(); err == nil {
 		t.Errorf("scripts/install accepted an unknown variable: %s", out)
