@@ -298,14 +298,20 @@ func TestKeyPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := WriteKeyPackage(KeyPackage{Name: "site", Version: "1:2.0", Cert: c}, dir)
+	// -o names a folder that does not exist yet (docs/debian.md's pool/).
+	p, err := WriteKeyPackage(KeyPackage{Name: "site", Version: "1:2.0", Cert: c}, filepath.Join(dir, "pool"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(p) != "site-ima-signing-key_2.0_all.deb" {
+	if filepath.Base(p) != "site-ima-signing-key_2.0_all.deb" || filepath.Dir(p) != filepath.Join(dir, "pool") {
 		t.Errorf("file name %s", p)
 	}
 	run(t, "dpkg-deb", "--info", p)
+	// A new certificate must reach the initramfs: the package activates
+	// initramfs-tools' and dracut's trigger.
+	if trig := run(t, "dpkg-deb", "-I", p, "triggers"); trig != "activate-noawait update-initramfs\n" {
+		t.Errorf("triggers member %q", trig)
+	}
 	root := filepath.Join(dir, "root")
 	os.MkdirAll(filepath.Join(root, "var/lib/dpkg/info"), 0o755)
 	os.MkdirAll(filepath.Join(root, "var/lib/dpkg/updates"), 0o755)

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -56,6 +57,9 @@ func WriteKeyPackage(k KeyPackage, dir string) (string, error) {
 	p, err := BuildKeyPackage(k)
 	if err != nil {
 		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("keypkg: %w", err)
 	}
 	out := filepath.Join(dir, k.FileName())
 	return out, WriteAtomic(out, 0o644, p)
@@ -128,13 +132,18 @@ Section: admin
 Priority: optional
 Description: IMA signing certificate %s
  The certificate whose key signs this site's packages for IMA
- (imaboot-debsign). imaboot's initramfs hooks load it from
- /etc/keys/ima/ into the kernel's .ima keyring.
+ (imaboot-debsign). imaboot's initramfs hooks copy it from
+ /etc/keys/ima/ into the initramfs (rebuilt when this package changes),
+ whose agent loads it into the kernel's IMA keyring.
 %s`, k.Name, k.Version, k.Maintainer, (size+1023)/1024, k.Cert.Subject, description)
 	var ctl bytes.Buffer
 	tw = tar.NewWriter(&ctl)
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "./", Mode: 0o755, ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
-	for _, f := range []struct{ name, body string }{{"control", control}, {"md5sums", md5sums.String()}} {
+	// The initramfs hooks copy /etc/keys/ima into the initramfs, where the
+	// agent reads it: a new certificate must reach it before the next boot
+	// (initramfs-tools and dracut are both interested in this trigger).
+	triggers := "activate-noawait update-initramfs\n"
+	for _, f := range []struct{ name, body string }{{"control", control}, {"md5sums", md5sums.String()}, {"triggers", triggers}} {
 		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "./" + f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: now, Uname: "root", Gname: "root", Format: tar.FormatGNU})
 		tw.Write([]byte(f.body))
 	}

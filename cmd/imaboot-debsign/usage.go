@@ -34,8 +34,10 @@ nothing signed. The same for every imaboot command: docs/command-line.md.
 
 const usageKeypkg = `Usage: imaboot-debsign keypkg --name NAME --version VER --cert CERT [--ca CA] -o DIR
 
-Writes DIR/NAME-ima-signing-key_VER_all.deb, which installs the certificate
-(DER) as /etc/keys/ima/NAME.der, where imaboot's initramfs hooks find it.
+Writes DIR/NAME-ima-signing-key_VER_all.deb (DIR is created if missing),
+which installs the certificate (DER) as /etc/keys/ima/NAME.der, where
+imaboot's initramfs hooks find it, and has the initramfs rebuilt
+(update-initramfs trigger) so a new certificate is there at the next boot.
 
   --ca CA   the owner's CA that signed CERT (TRUST=ca, imaboot-ca): the
             package is written only if the kernel will accept CERT under
