@@ -9,6 +9,7 @@
 #                                  mounted in a private mount namespace: the
 #                                  mounts vanish with the command, whatever
 #                                  happens, so DIR can be removed safely
+#   chroot.sh mirror               print the Debian mirror's URI
 #
 # The mirror is the machine's own, as its sources list names it (the same rule
 # as scripts/fetch-kernels); no host name is written here.
@@ -48,10 +49,11 @@ base() {
 }
 
 cmd=${1:-}
-[ $# -ge 2 ] || { echo "usage: chroot.sh base DIR | run DIR CMD [ARG...]" >&2; exit 2; }
+[ $# -ge 2 ] || [ "$cmd" = mirror ] || { echo "usage: chroot.sh base DIR | run DIR CMD [ARG...] | mirror" >&2; exit 2; }
 shift
 case $cmd in
 base) base "$1" ;;
 run) run "$@" ;;
+mirror) mirror ;;
 *) echo "chroot.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -1,0 +1,432 @@
+package distro
+
+// docs/debian.md, run as written. The page's blocks marked
+// "<!-- doc-test: NAME -->" are extracted and run: the signing host's on
+// this host (in a scratch folder with its own GnuPG home), the machine's in
+// a copy of the debootstrapped root (chroot) and then in that root booted
+// under QEMU, enforcing.
+//
+// Disk layout (on top of the package comment's): the root is the stock
+// bookworm-base after the page's machine blocks (signed repository as its
+// only source, imaboot and the key package installed from it, every
+// package reinstalled signed, the seed policy, MODE=enforce, the initramfs
+// rebuilt), plus what only the test adds: /srv/acme is the signing host's
+// pool/ (the repository the guest reaches as MIRROR=file:/srv/acme),
+// /root/doc holds the page's blocks as NAME.sh and two unsigned packages,
+// /usr/local/bin/unsigned-true is an unlabeled copy of /bin/true, the check
+// script (signed with the release key, as an integrator signs what it adds)
+// and its systemd units, /etc/apt/apt.conf.d/99doc-test answers apt's
+// questions (Assume-Yes), and initramfs-tools takes only the modules the VM
+// needs (MODULES=list, the virtio ones in /etc/initramfs-tools/modules): the
+// page runs update-initramfs, and so do the kernel and key packages, six
+// times in all; with every module each build takes minutes under TCG on a
+// busy machine, and what is tested is imaboot's hook. Before the first boot the signing host publishes
+// updates: imaboot 1.1 (the machine runs 1.0), hello rebuilt at a new
+// version, and Debian's bookworm-backports kernel (6.12) with its meta
+// package. Boot 1 (the machine's 6.1 kernel, the initramfs the page built)
+// installs a package with maintainer scripts, runs the page's update
+// blocks, then tries two unsigned packages; boot 2 is the new 6.12 kernel
+// with the initramfs built in boot 1.
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imaboot/imaboot/integration/vm"
+)
+
+// docBlocks returns the blocks of docs/debian.md marked for the test, by
+// name: the fenced block after each "<!-- doc-test: NAME -->" line.
+func docBlocks(t testing.TB) map[string]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repo, "docs", "debian.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	marker := regexp.MustCompile(`^<!-- doc-test: ([a-z-]+) -->$`)
+	blocks := map[string]string{}
+	var name string
+	var in bool
+	var body strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case in && strings.HasPrefix(l, "```"):
+			blocks[name] = body.String()
+			in, name = false, ""
+			body.Reset()
+		case in:
+			body.WriteString(l + "\n")
+		case name != "" && strings.HasPrefix(l, "```"):
+			in = true
+		case name != "":
+			t.Fatalf("docs/debian.md: the doc-test marker %s is not followed by a fenced block", name)
+		default:
+			if m := marker.FindStringSubmatch(l); m != nil {
+				if _, dup := blocks[m[1]]; dup {
+					t.Fatalf("docs/debian.md: two blocks named %s", m[1])
+				}
+				name = m[1]
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"signing-host-keys", "signing-host-repo", "machine-sources", "machine-install", "machine-reinstall", "machine-enforce", "machine-update", "machine-initramfs"} {
+		if blocks[want] == "" {
+			t.Fatalf("docs/debian.md has no doc-test block %s", want)
+		}
+	}
+	return blocks
+}
+
+// docCheck runs under the root's systemd (checkTarget). Phase 1 (boot 1):
+// a signed package with maintainer scripts installed, the page's update
+// blocks, unsigned packages; phase 2 (boot 2, the new kernel): checks
+// only. Every result is a "DOC-name=value" line; each block's output is
+// prefixed with its name.
+const docCheck = `#!/bin/sh
+echo "ROOTINIT: pid=$$ init=$(cat /proc/1/comm)"
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive MIRROR=file:/srv/acme
+mount -o remount,rw /
+mark() { echo "DOC-$1=$2"; }
+logged() { name=$1; shift; "$@" >/tmp/$name.log 2>&1; rc=$?; sed "s/^/$name: /" /tmp/$name.log; mark "$name" $rc; }
+block() { t=$(date +%s); logged "$1" sh -ec "cd /root/doc && . ./$1.sh"; echo "took: $1 $(($(date +%s) - t)) s"; }
+echo ROOTINIT-STATUS-BEGIN
+cat /run/imaboot/status.json
+echo
+echo ROOTINIT-STATUS-END
+mark kernel "$(uname -r)"
+/usr/local/bin/unsigned-true; mark unsigned-true $?
+/bin/true; mark signed-true $?
+case $(cat /proc/cmdline) in
+*imaboot-doc.phase=1*)
+	logged install-sgml-base apt-get install sgml-base
+	test -s /var/lib/sgml-base/supercatalog; mark supercatalog $?
+	block machine-update
+	block machine-initramfs
+	mark imaboot-version "$(dpkg-query -W -f '${Version}' imaboot)"
+	mark hello-version "$(dpkg-query -W -f '${Version}' hello)"
+	hello >/dev/null; mark hello $?
+	logged hooks-status imaboot-dpkg-hooks status
+	for k in $(linux-version list); do
+		mark "initrd-$k" "$(lsinitramfs /boot/initrd.img-$k | grep -c '^usr/sbin/imaboot-init$')"
+	done
+	cp /bin/true /root/unsigned-new
+	/root/unsigned-new; mark unsigned-new $?
+	logged unsigned-plain apt-get install /root/doc/unsigned/imaboot-doctest-plain_1_all.deb
+	/usr/bin/imaboot-doctest-plain; mark unsigned-plain-run $?
+	logged unsigned-preinst apt-get install /root/doc/unsigned/imaboot-doctest-preinst_1_all.deb
+	mark unsigned-preinst-status "$(dpkg-query -W -f '${db:Status-Abbrev}' imaboot-doctest-preinst 2>/dev/null)"
+	test -e /usr/bin/imaboot-doctest-preinst; mark unsigned-preinst-file $?
+	;;
+*imaboot-doc.phase=2*)
+	hello >/dev/null; mark hello $?
+	/root/unsigned-new; mark unsigned-new $?
+	logged hooks-status imaboot-dpkg-hooks status
+	;;
+esac
+dmesg | grep -E 'cause=[a-zA-Z-]+' | sed 's/^/kmsg: /'
+echo ROOTINIT-DONE
+busybox poweroff -f
+`
+
+// TestDebianDoc: docs/debian.md followed literally. A stock Debian 12
+// root is moved to a signed repository that holds every package it runs
+// plus imaboot's own and the key package, gets imaboot from it, every
+// package reinstalled signed and labeled, and boots enforcing the seed
+// policy; under enforcement it installs a package with maintainer scripts,
+// takes an update of imaboot itself, a rebuilt package and a new kernel
+// package (full-upgrade), rebuilds its initramfs, and boots the new kernel
+// enforcing. An unsigned program is refused at every stage; unsigned
+// packages behave as the page says.
+func TestDebianDoc(t *testing.T) {
+	t.Parallel()
+	blocks := docBlocks(t)
+	bins := binaries(t)
+	t0 := time.Now()
+	phase := func(what string) {
+		t.Logf("%s: %v", what, time.Since(t0).Round(time.Second))
+		t0 = time.Now()
+	}
+
+	// The packages the machine runs, and those of the updates.
+	root := workCopy(t, baseRoot(t))
+	kver1 := kernelRelease(t, root)
+	var specs []string
+	for _, l := range strings.Split(strings.TrimSpace(inChroot(t, root, "dpkg-query", "-W", "-f", "${Package}=${Version}\n")), "\n") {
+		specs = append(specs, l)
+	}
+	initial := append(downloadDebs(t, specs...), downloadDebs(t, "hello="+helloV1, "sgml-base")...)
+	initial = append(initial, imabootDeb(t, "1.0"))
+	bpo := downloadBackportsKernel(t)
+	updates := append([]string{imabootDeb(t, "1.1"), rebuildVersion(t, downloadDebs(t, "hello="+helloV1)[0], helloV2, t.TempDir())}, bpo.debs...)
+	phase("packages downloaded and built")
+
+	// The signing host.
+	host := t.TempDir()
+	gnupg := filepath.Join(host, "gnupg")
+	if err := os.Mkdir(gnupg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// The gpg-agent the page's gpg commands started.
+		c := exec.Command("gpgconf", "--kill", "all")
+		c.Env = append(os.Environ(), "GNUPGHOME="+gnupg)
+		c.Run()
+	})
+	signingHost := func(name string) string {
+		t.Helper()
+		cmd := exec.Command("sh", "-ec", blocks[name])
+		cmd.Dir = host
+		cmd.Env = append(os.Environ(), "PATH="+bins+":"+os.Getenv("PATH"), "GNUPGHOME="+gnupg, "HOME="+host)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("docs/debian.md block %s on the signing host: %v\n%s", name, err, tail(string(out), 4000))
+		}
+		return string(out)
+	}
+	publish := func(debs []string) {
+		t.Helper()
+		flatRepo(t, filepath.Join(host, "debs"), debs...)
+		signingHost("signing-host-repo")
+		srv := filepath.Join(root, "srv", "acme")
+		os.RemoveAll(srv)
+		runLogged(t, "cp", "-a", filepath.Join(host, "pool"), srv)
+	}
+	signingHost("signing-host-keys")
+	publish(initial)
+	phase("signing host: keys, repository signed")
+
+	// The machine, in a chroot of its disk.
+	doc := filepath.Join(root, "root", "doc")
+	for name, text := range blocks {
+		write(t, root, "/root/doc/"+name+".sh", text, 0o644)
+	}
+	runLogged(t, "cp", filepath.Join(host, "acme-archive.gpg"), doc)
+	write(t, root, "/etc/apt/apt.conf.d/99doc-test", "APT::Get::Assume-Yes \"true\";\nDpkg::Use-Pty \"0\";\n", 0o644)
+	inChroot(t, root, "sed", "-i", "s/^MODULES=.*/MODULES=list/", "/etc/initramfs-tools/initramfs.conf")
+	write(t, root, "/etc/initramfs-tools/modules", "virtio_pci\nvirtio_blk\n", 0o644)
+	machine := func(name string) string {
+		t.Helper()
+		out, err := chrootTry(root, "sh", "-ec", "cd /root/doc && MIRROR=file:/srv/acme && export MIRROR && . ./"+name+".sh")
+		if err != nil {
+			t.Fatalf("docs/debian.md block %s on the machine (chroot): %v\n%s", name, err, tail(out, 4000))
+		}
+		return out
+	}
+	machine("machine-sources")
+	machine("machine-install")
+	if st, err := chrootTry(root, "imaboot-dpkg-hooks", "status"); err != nil {
+		t.Errorf("the dpkg hooks are not enabled after apt-get install imaboot: %v\n%s", err, st)
+	}
+	phase("machine: signed repository, imaboot installed")
+	out := machine("machine-reinstall")
+	if !matches(`^summary: \d+ packages, \d+ labeled, \d+ verified, 0 mismatches, 0 packages without manifest`, out) {
+		t.Errorf("imaboot-relabel --from-dpkg after the reinstall does not end with 0 mismatches, 0 packages without manifest:\n%s", tail(out, 3000))
+	}
+	phase("machine: every package reinstalled signed and labeled")
+	// A package to upgrade later, installed as the admin would.
+	inChroot(t, root, "apt-get", "install", "-q", "hello")
+	machine("machine-enforce")
+	if !strings.Contains(inChroot(t, root, "lsinitramfs", "/boot/initrd.img-"+kver1), "usr/sbin/imaboot-init") {
+		t.Fatal("the initramfs the page built has no imaboot-init")
+	}
+	phase("machine: policy, MODE=enforce, initramfs")
+
+	// What only the test adds to the machine.
+	write(t, root, checkInit, docCheck, 0o755)
+	write(t, root, "/etc/systemd/system/"+checkTarget, checkTargetUnit, 0o644)
+	write(t, root, "/etc/systemd/system/imaboot-check.service", checkServiceUnit, 0o644)
+	runLogged(t, filepath.Join(bins, "imaboot-relabel"), "--sign", "--key", filepath.Join(host, "release.key"),
+		"--cert", filepath.Join(host, "release.pem"), "--progress", "never", filepath.Join(root, checkInit))
+	runLogged(t, "cp", filepath.Join(root, "bin/true"), filepath.Join(root, "usr/local/bin/unsigned-true"))
+	unsignedDebs(t, filepath.Join(doc, "unsigned"))
+
+	// The signing host publishes updates.
+	publish(updates)
+	phase("signing host: updates published")
+
+	image := filepath.Join(t.TempDir(), "root.img")
+	runLogged(t, "mkfs.ext4", "-q", "-F", "-d", root, "-L", rootLabel, image, fmt.Sprintf("%dM", duMB(t, root)*13/10+900))
+	phase("disk image")
+
+	m := docBoot(t, image, filepath.Join(root, "boot", "vmlinuz-"+kver1), filepath.Join(root, "boot", "initrd.img-"+kver1), 1)
+	con1 := docExpectBoot(t, m)
+	phase("boot 1 (" + kver1 + "): install, full-upgrade, update-initramfs")
+	want := map[string]string{
+		"kernel":                  kver1,
+		"unsigned-true":           "126",
+		"signed-true":             "0",
+		"install-sgml-base":       "0",
+		"supercatalog":            "0", // sgml-base's postinst ran its own update-catalog
+		"machine-update":          "0",
+		"machine-initramfs":       "0",
+		"imaboot-version":         "1.1",
+		"hello-version":           helloV2,
+		"hello":                   "0",
+		"hooks-status":            "0",
+		"initrd-" + bpo.release:   "1",
+		"unsigned-new":            "126",
+		"unsigned-plain":          "0",
+		"unsigned-plain-run":      "126",
+		"unsigned-preinst-file":   "1",
+		"unsigned-preinst-status": "",
+	}
+	docMarks(t, con1, want)
+	if !matches(`^DOC-unsigned-preinst=[1-9]\d*$`, con1) {
+		t.Error("apt-get install of the unsigned package with a preinst succeeded")
+	}
+	for _, re := range []string{
+		`^unsigned-plain: no-manifest imaboot-doctest-plain: \d+ files stay unlabeled`,
+		`^unsigned-preinst: .*preinst.*Permission denied`,
+		`^kmsg: .*cause=IMA-signature-required.*unsigned-true`,
+	} {
+		if !matches(re, con1) {
+			t.Errorf("boot 1: no line matching %q", re)
+		}
+	}
+
+	// Boot 2: the kernel and initramfs boot 1 installed and built.
+	boot := t.TempDir()
+	for _, f := range []string{"vmlinuz-" + bpo.release, "initrd.img-" + bpo.release} {
+		runLogged(t, "debugfs", "-R", "dump /boot/"+f+" "+filepath.Join(boot, f), image)
+		if st, err := os.Stat(filepath.Join(boot, f)); err != nil || st.Size() == 0 {
+			t.Fatalf("boot 1 left no /boot/%s: %v", f, err)
+		}
+	}
+	m = docBoot(t, image, filepath.Join(boot, "vmlinuz-"+bpo.release), filepath.Join(boot, "initrd.img-"+bpo.release), 2)
+	con2 := docExpectBoot(t, m)
+	phase("boot 2 (" + bpo.release + ")")
+	docMarks(t, con2, map[string]string{
+		"kernel":        bpo.release,
+		"unsigned-true": "126",
+		"signed-true":   "0",
+		"hello":         "0",
+		"unsigned-new":  "126",
+		"hooks-status":  "0",
+	})
+}
+
+// docBoot boots the disk image in place (boot 2 sees boot 1's changes).
+func docBoot(t *testing.T, image, kernel, initrd string, phase int) *vm.Machine {
+	t.Helper()
+	return vm.StartT(t, fmt.Sprintf("boot %d", phase), vm.Options{
+		Kernel: kernel,
+		Initrd: initrd,
+		Disks:  []string{image},
+		Memory: 1024,
+		Append: fmt.Sprintf("root=LABEL=%s ro systemd.unit=%s rd.shell=0 quiet imaboot-doc.phase=%d", rootLabel, checkTarget, phase),
+	})
+}
+
+// docExpectBoot waits for the check script's end on an enforcing boot
+// whose every step succeeded, and returns the console.
+func docExpectBoot(t *testing.T, m *vm.Machine) string {
+	t.Helper()
+	expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
+	expect(t, m, `ROOTINIT: pid=\d+ init=systemd\n`)
+	st := status(t, m)
+	// The updates and the initramfs builds under TCG take minutes.
+	if _, err := m.Expect(regexp.MustCompile(`ROOTINIT-DONE`), 3*bootWait); err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcome != "done" || st.Mode != "enforce" || stepResult(st, "ima-policy") != "ok" {
+		t.Errorf("status: outcome %q mode %q ima-policy %q, want done enforce ok", st.Outcome, st.Mode, stepResult(st, "ima-policy"))
+	}
+	m.Wait(bootWait)
+	return m.Console()
+}
+
+// docMarks checks the DOC-name=value lines.
+func docMarks(t *testing.T, con string, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if !strings.Contains(con, fmt.Sprintf("DOC-%s=%s\n", k, v)) {
+			t.Errorf("want DOC-%s=%s on the console", k, v)
+		}
+	}
+}
+
+// unsignedDebs writes two packages no signing host signed into dir: one
+// with a program and no maintainer script, one with a preinst.
+func unsignedDebs(t *testing.T, dir string) {
+	t.Helper()
+	for _, name := range []string{"plain", "preinst"} {
+		pkg := "imaboot-doctest-" + name
+		src := filepath.Join(t.TempDir(), pkg)
+		write(t, src, "DEBIAN/control", "Package: "+pkg+"\nVersion: 1\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: unsigned test package\n", 0o644)
+		write(t, src, "usr/bin/"+pkg, "#!/bin/sh\necho "+pkg+"\n", 0o755)
+		if name == "preinst" {
+			write(t, src, "DEBIAN/preinst", "#!/bin/sh\nexit 0\n", 0o755)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		runLogged(t, "dpkg-deb", "--root-owner-group", "-b", src, filepath.Join(dir, pkg+"_1_all.deb"))
+	}
+}
+
+// backportsKernel is Debian's bookworm-backports cloud kernel: the meta
+// package and the image it depends on.
+type backportsKernel struct {
+	debs    []string
+	release string // its uname -r
+}
+
+// downloadBackportsKernel fetches bookworm-backports' linux-image-cloud-amd64
+// and its image package into the deb cache, through a private sources list
+// and lists directory (the machine's own apt state stays as it is).
+func downloadBackportsKernel(t *testing.T) backportsKernel {
+	t.Helper()
+	dir := filepath.Join(cacheDir, "apt-bookworm-backports")
+	for _, d := range []string{"lists/partial", "archives/partial"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mirror := strings.TrimSpace(runLogged(t, chrootScript(), "mirror"))
+	write(t, dir, "sources.list", "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "+mirror+" bookworm-backports main\n", 0o644)
+	opts := []string{"-q", "-o", "Dir::Etc::SourceList=" + filepath.Join(dir, "sources.list"), "-o", "Dir::Etc::SourceParts=-",
+		"-o", "Dir::State::Lists=" + filepath.Join(dir, "lists"), "-o", "Dir::Cache::Archives=" + filepath.Join(dir, "archives"),
+		"-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=", "-o", "APT::Sandbox::User=root"}
+	if m, _ := filepath.Glob(filepath.Join(dir, "lists", "*Packages*")); len(m) == 0 {
+		runLogged(t, "apt-get", append(opts, "update")...)
+	}
+	show := runLogged(t, "apt-cache", append(opts, "show", "linux-image-cloud-amd64")...)
+	ver := regexp.MustCompile(`(?m)^Version: (\S+)$`).FindStringSubmatch(show)
+	dep := regexp.MustCompile(`(?m)^Depends: (linux-image-(\S+)) \(= (\S+)\)`).FindStringSubmatch(show)
+	if ver == nil || dep == nil {
+		t.Fatalf("bookworm-backports' linux-image-cloud-amd64: no version or image dependency:\n%s", show)
+	}
+	specs := []string{"linux-image-cloud-amd64=" + ver[1], dep[1] + "=" + dep[3]}
+	cache := debCache(t)
+	var debs []string
+	for _, s := range specs {
+		name, v, _ := strings.Cut(s, "=")
+		pat := filepath.Join(cache, name+"_"+strings.ReplaceAll(v, ":", "%3a")+"_*.deb")
+		if m, _ := filepath.Glob(pat); len(m) == 0 {
+			cmd := exec.Command("apt-get", append(opts, "download", s)...)
+			cmd.Dir = cache
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("apt-get download %s: %v\n%s", s, err, tail(string(out), 2000))
+			}
+		}
+		m, _ := filepath.Glob(pat)
+		if len(m) == 0 {
+			t.Fatalf("apt-get download left no %s", pat)
+		}
+		debs = append(debs, m[0])
+	}
+	return backportsKernel{debs: debs, release: dep[2]}
+}
