@@ -165,7 +165,8 @@ func rebuildVersion(t testing.TB, deb, version, outDir string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(outDir, strings.TrimSuffix(filepath.Base(deb), ".deb")+"-rebuilt.deb")
-	runLogged(t, "dpkg-deb", "--root-owner-group", "-b", x, out)
+	// gzip: a rebuilt kernel package takes minutes with dpkg-deb's xz.
+	runLogged(t, "dpkg-deb", "--root-owner-group", "-Zgzip", "-b", x, out)
 	return out
 }
 

@@ -70,7 +70,8 @@ func chrootTry(root string, args ...string) (string, error) {
 //   - removal: dpkg's run ends cleanly although its post-invoke hook names a
 //     labeler that is gone; the real dpkg-deb is back, the hooks are off,
 //     the initramfs is rebuilt without imaboot;
-//   - purge: /etc/imaboot is gone, the certificates of /etc/keys stay.
+//   - purge: imaboot's files in /etc/imaboot are gone, a file it did not
+//     write and the certificates of /etc/keys stay.
 func TestPackageLifecycle(t *testing.T) {
 	t.Parallel()
 	root := workCopy(t, baseRoot(t))
@@ -158,9 +159,17 @@ func TestPackageLifecycle(t *testing.T) {
 	}
 	inChroot(t, root, "dpkg-deb", "--version")
 
+	// A signing host keeps its keys in /etc/imaboot (docs/debian.md): the
+	// purge removes imaboot's files and leaves others.
+	write(t, root, "/etc/imaboot/release.key", "private", 0o600)
 	inChroot(t, root, "dpkg", "-P", "imaboot")
-	if _, err := os.Stat(filepath.Join(root, "etc/imaboot")); err == nil {
-		t.Error("/etc/imaboot is left after the purge")
+	for _, f := range []string{"imaboot.conf", "ima-policy"} {
+		if _, err := os.Stat(filepath.Join(root, "etc/imaboot", f)); err == nil {
+			t.Errorf("/etc/imaboot/%s is left after the purge", f)
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(root, "etc/imaboot")); err != nil || len(ents) != 1 || ents[0].Name() != "release.key" {
+		t.Errorf("after the purge /etc/imaboot holds %v (%v), want only the file imaboot did not write", ents, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "etc/keys/ima/pkg.der")); err != nil {
 		t.Errorf("the purge removed a certificate: %v", err)
