@@ -132,7 +132,7 @@ func TestDebMatchesInstall(t *testing.T) {
 			t.Errorf("maintainer script %s: %v %v", s, st, err)
 		}
 	}
-	for field, want := range map[string]string{"Package": "imaboot", "Version": "1.2.3", "Depends": "dpkg (>= 1.21)", "Section": "admin"} {
+	for field, want := range map[string]string{"Package": "imaboot", "Version": "1.2.3", "Depends": "dpkg (>= 1.21), passwd", "Section": "admin"} {
 		if got := strings.TrimSpace(run(t, "dpkg-deb", "-f", deb, field)); got != want {
 			t.Errorf("control field %s: %q, want %q", field, got, want)
 		}
