@@ -126,7 +126,7 @@ func TestDebMatchesInstall(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(ctl, "conffiles")); string(b) != "/etc/imaboot/imaboot.conf\n" {
 		t.Errorf("conffiles: %q", b)
 	}
-	for _, s := range []string{"postinst", "prerm", "postrm"} {
+	for _, s := range []string{"preinst", "postinst", "prerm", "postrm"} {
 		st, err := os.Stat(filepath.Join(ctl, s))
 		if err != nil || st.Mode().Perm() != 0o755 {
 			t.Errorf("maintainer script %s: %v %v", s, st, err)

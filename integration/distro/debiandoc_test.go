@@ -24,10 +24,13 @@ package distro
 // machine, and what is tested is imaboot's hook. The repository holds every
 // package of the root at its version, imaboot 1.0, hello and sgml-base;
 // before the first boot the signing host publishes updates: imaboot 1.1,
-// hello and the root's kernel package rebuilt at new versions. Boot 1 (the
-// initramfs the page built) installs a package with maintainer scripts,
-// runs the page's update blocks, then tries two unsigned packages; boot 2
-// takes the kernel and initramfs from the disk as boot 1 left them.
+// hello and the root's kernel package rebuilt at new versions, and
+// imaboot-probe (its postinst runs its program). Boot 1 (the initramfs the
+// page built) installs a package with maintainer scripts, runs the page's
+// update block (imaboot's own upgrade among them), installs imaboot-probe
+// through the new shim and hook, runs the page's initramfs block, then
+// tries two unsigned packages; boot 2 takes the kernel and initramfs from
+// the disk as boot 1 left them.
 //
 // The kernel update is the root's own 6.1 package at a new version:
 // bookworm-backports' 6.12.95 kernel (the way to 6.12 on Debian 12)
@@ -118,7 +121,17 @@ case $(cat /proc/cmdline) in
 *imaboot-doc.phase=1*)
 	logged install-sgml-base apt-get install sgml-base
 	test -s /var/lib/sgml-base/supercatalog; mark supercatalog $?
+	shim=/usr/lib/imaboot/imaboot-dpkg-deb
+	before=$(stat -c %i $shim /usr/bin/imaboot-relabel)
 	block machine-update
+	# imaboot's own upgrade replaced the shim and the labeler (new inodes),
+	# each signed by the release key; the next package goes through them.
+	[ "$(stat -c %i $shim /usr/bin/imaboot-relabel)" != "$before" ]; mark self-replaced $?
+	logged self-labels imaboot-relabel verify --cert /etc/keys/ima/acme.der --progress never \
+		$shim /usr/bin/imaboot-relabel /usr/sbin/imaboot-dpkg-hooks /usr/share/initramfs-tools/hooks/imaboot
+	logged next-package apt-get install imaboot-probe
+	mark next-package-postinst "$(cat /var/lib/imaboot-probe.out 2>&1)"
+	imaboot-probe >/dev/null; mark next-package-run $?
 	block machine-initramfs
 	mark imaboot-version "$(dpkg-query -W -f '${Version}' imaboot)"
 	mark kernel-version "$(dpkg-query -W -f '${Version}' linux-image-$(uname -r))"
@@ -154,8 +167,9 @@ busybox poweroff -f
 // package reinstalled signed and labeled, and boots enforcing the seed
 // policy; under enforcement it installs a package with maintainer scripts,
 // takes an update of imaboot itself, of a package and of its kernel package
-// (full-upgrade), rebuilds its initramfs, and boots enforcing again from
-// what the updates installed. An unsigned program is refused at every
+// (full-upgrade), installs the next package through imaboot's new shim and
+// hook, rebuilds its initramfs, and boots enforcing again from what the
+// updates installed. An unsigned program is refused at every
 // stage; unsigned packages behave as the page says.
 func TestDebianDoc(t *testing.T) {
 	t.Parallel()
@@ -182,6 +196,7 @@ func TestDebianDoc(t *testing.T) {
 		imabootDeb(t, "1.1"),
 		rebuildVersion(t, downloadDebs(t, "hello="+helloV1)[0], helloV2, t.TempDir()),
 		rebuildVersion(t, downloadDebs(t, kpkg+"="+kv)[0], kv2, t.TempDir()),
+		probeDeb(t, "1"),
 	}
 	phase("packages downloaded and built")
 
@@ -283,6 +298,11 @@ func TestDebianDoc(t *testing.T) {
 		"hello-version":           helloV2,
 		"hello":                   "0",
 		"hooks-status":            "0",
+		"self-replaced":           "0",
+		"self-labels":             "0",
+		"next-package":            "0",
+		"next-package-postinst":   "probe-ran 1", // its postinst ran its new program
+		"next-package-run":        "0",
 		"initrd-" + kver:          "1",
 		"unsigned-new":            "126",
 		"unsigned-plain":          "0",
@@ -297,6 +317,8 @@ func TestDebianDoc(t *testing.T) {
 		`^unsigned-plain: no-manifest imaboot-doctest-plain: \d+ files stay unlabeled`,
 		`^unsigned-preinst: .*unable to execute new imaboot-doctest-preinst package pre-installation script.*Permission denied`,
 		`^kmsg: .*cause=IMA-signature-required.*unsigned-true`,
+		// The new post-invoke hook ran after the next package.
+		`^next-package: summary: 1 packages`,
 	} {
 		if !matches(re, con1) {
 			t.Errorf("boot 1: no line matching %q", re)

@@ -67,6 +67,8 @@ func chrootTry(root string, args ...string) (string, error) {
 //     new version as dpkg installs it (each signature verifies against the
 //     key), the admin's conffile is kept, and the initramfs is rebuilt with
 //     the new agent;
+//   - upgrade with the hooks disabled by the admin: they stay disabled,
+//     and the postinst says so; enabled again, the next upgrade keeps them;
 //   - removal: dpkg's run ends cleanly although its post-invoke hook names a
 //     labeler that is gone; the real dpkg-deb is back, the hooks are off,
 //     the initramfs is rebuilt without imaboot;
@@ -137,6 +139,28 @@ func TestPackageLifecycle(t *testing.T) {
 	if !strings.Contains(out, "update-initramfs: Generating "+initrd) || !inInitrd() {
 		t.Errorf("the configured upgrade did not rebuild the initramfs with imaboot:\n%s", tail(out, 3000))
 	}
+	if st, err := chrootTry(root, "imaboot-dpkg-hooks", "status"); err != nil {
+		t.Errorf("the hooks are not enabled after the upgrade: %v\n%s", err, st)
+	}
+
+	// An admin who disabled the hooks keeps them disabled through an
+	// upgrade (here a reinstall, which dpkg runs as one), and is told.
+	inChroot(t, root, "imaboot-dpkg-hooks", "disable")
+	out = inChroot(t, root, "dpkg", "-i", v2)
+	if st, err := chrootTry(root, "imaboot-dpkg-hooks", "status"); err == nil {
+		t.Errorf("an upgrade enabled the hooks the admin had disabled:\n%s", st)
+	}
+	if !strings.Contains(out, "imaboot: the dpkg hooks were not enabled before this upgrade and stay so") {
+		t.Errorf("the upgrade does not say that the hooks stay disabled:\n%s", tail(out, 3000))
+	}
+	inChroot(t, root, "imaboot-dpkg-hooks", "enable")
+	inChroot(t, root, "dpkg", "-i", v2)
+	if st, err := chrootTry(root, "imaboot-dpkg-hooks", "status"); err != nil {
+		t.Errorf("the hooks enabled again are not enabled after the next upgrade: %v\n%s", err, st)
+	}
+	if _, err := os.Stat(filepath.Join(root, "var/lib/imaboot/dpkg-hooks-disabled")); err == nil {
+		t.Error("the preinst's note is left after the upgrade")
+	}
 
 	out, err = chrootTry(root, "dpkg", "-r", "imaboot")
 	if err != nil {
@@ -170,6 +194,9 @@ func TestPackageLifecycle(t *testing.T) {
 	}
 	if ents, err := os.ReadDir(filepath.Join(root, "etc/imaboot")); err != nil || len(ents) != 1 || ents[0].Name() != "release.key" {
 		t.Errorf("after the purge /etc/imaboot holds %v (%v), want only the file imaboot did not write", ents, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "var/lib/imaboot")); err == nil {
+		t.Error("/var/lib/imaboot is left after the purge")
 	}
 	if _, err := os.Stat(filepath.Join(root, "etc/keys/ima/pkg.der")); err != nil {
 		t.Errorf("the purge removed a certificate: %v", err)

@@ -18,6 +18,7 @@ var shellScripts = map[string]string{
 	"scripts/install":                             "sh",
 	"scripts/mkdeb":                               "sh",
 	"scripts/imaboot-dpkg-hooks":                  "sh",
+	"packaging/deb/preinst":                       "sh",
 	"packaging/deb/postinst":                      "sh",
 	"packaging/deb/prerm":                         "sh",
 	"packaging/deb/postrm":                        "sh",
