@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"regexp"
 	"testing"
+
+	"github.com/imaboot/imaboot/securityfs"
 )
 
 // TestConfigTemplate keeps etc/imaboot/imaboot.conf (the Debian package's
@@ -42,7 +44,9 @@ func TestConfigTemplate(t *testing.T) {
 		t.Fatalf("uncommented, the template does not parse: %v", err)
 	}
 	want := DefaultConfig()
-	want.MinIMACerts = 1 // the template shows the enforce-mode default
+	// The template shows the enforce-mode defaults.
+	want.MinIMACerts = 1
+	want.Lockdown = securityfs.LockdownIntegrity
 	if len(c.Modules) == 0 {
 		c.Modules = nil // MODULES= parses to an empty list
 	}
