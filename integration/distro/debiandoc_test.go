@@ -29,8 +29,12 @@ package distro
 // page built) installs a package with maintainer scripts, runs the page's
 // update block (imaboot's own upgrade among them), installs imaboot-probe
 // through the new shim and hook, runs the page's initramfs block, then
-// tries two unsigned packages; boot 2 takes the kernel and initramfs from
-// the disk as boot 1 left them.
+// tries two unsigned packages. From boot 2 on each boot takes the kernel
+// and initramfs from the disk as the boot before left them: boot 2 checks,
+// then makes the broken update (the dpkg hooks disabled, libsystemd-shared
+// reinstalled, so unlabeled); boot 3 is stuck (systemd cannot map the
+// library); boot 4 is the page's break-glass boot, which runs the page's
+// repair block; boot 5 enforces again.
 //
 // The kernel update is the root's own 6.1 package at a new version:
 // bookworm-backports' 6.12.95 kernel (the way to 6.12 on Debian 12)
@@ -47,6 +51,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imaboot/imaboot/initagent"
 	"github.com/imaboot/imaboot/integration/vm"
 )
 
@@ -90,7 +95,7 @@ func docBlocks(t testing.TB) map[string]string {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"signing-keys", "signing-repo", "machine-sources", "machine-install", "machine-reinstall", "machine-enforce", "machine-update", "machine-initramfs"} {
+	for _, want := range []string{"signing-keys", "signing-repo", "machine-sources", "machine-install", "machine-reinstall", "machine-enforce", "machine-update", "machine-initramfs", "machine-break-glass"} {
 		if blocks[want] == "" {
 			t.Fatalf("docs/debian.md has no doc-test block %s", want)
 		}
@@ -100,9 +105,10 @@ func docBlocks(t testing.TB) map[string]string {
 
 // docCheck runs under the root's systemd (checkTarget). Phase 1 (boot 1):
 // a signed package with maintainer scripts installed, the page's update
-// blocks, unsigned packages; phase 2 (boot 2, the new kernel): checks
-// only. Every result is a "DOC-name=value" line; each block's output is
-// prefixed with its name.
+// blocks, unsigned packages; phase 2 (boot 2, the new kernel): checks, then
+// the broken update; boot 3 never gets here; phase 4 (the break-glass
+// boot): the page's repair block; phase 5: checks. Every result is a
+// "DOC-name=value" line; each block's output is prefixed with its name.
 const docCheck = `#!/bin/sh
 echo "ROOTINIT: pid=$$ init=$(cat /proc/1/comm)"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive PACKAGES=file:/srv/www/acme
@@ -154,6 +160,19 @@ case $(cat /proc/cmdline) in
 	hello >/dev/null; mark hello $?
 	/root/unsigned-new; mark unsigned-new $?
 	logged hooks-status imaboot-dpkg-hooks status
+	# The broken update: the hooks off, a library systemd maps reinstalled
+	# (unlabeled); the running system goes on, the next boot cannot.
+	logged broken-disable imaboot-dpkg-hooks disable
+	logged broken-update apt-get install --reinstall libsystemd-shared
+	;;
+*imaboot-doc.phase=4*)
+	grep imaboot-break-glass /sys/kernel/security/ima/ascii_runtime_measurements | sed 's/^/marker: /'
+	block machine-break-glass
+	;;
+*imaboot-doc.phase=5*)
+	hello >/dev/null; mark hello $?
+	/root/unsigned-new; mark unsigned-new $?
+	logged hooks-status imaboot-dpkg-hooks status
 	;;
 esac
 dmesg | grep -E 'cause=[a-zA-Z-]+' | sed 's/^/kmsg: /'
@@ -169,8 +188,11 @@ busybox poweroff -f
 // takes an update of imaboot itself, of a package and of its kernel package
 // (full-upgrade), installs the next package through imaboot's new shim and
 // hook, rebuilds its initramfs, and boots enforcing again from what the
-// updates installed. An unsigned program is refused at every
-// stage; unsigned packages behave as the page says.
+// updates installed. Then an update made with the hooks off leaves it
+// unable to boot; the page's break-glass boot (loud: console, status file,
+// measurement list) and repair bring it back, and it boots enforcing again.
+// An unsigned program is refused at every enforcing stage (and runs in the
+// break-glass boot); unsigned packages behave as the page says.
 func TestDebianDoc(t *testing.T) {
 	t.Parallel()
 	blocks := docBlocks(t)
@@ -283,7 +305,7 @@ func TestDebianDoc(t *testing.T) {
 	phase("disk image")
 
 	m := docBoot(t, image, filepath.Join(root, "boot", "vmlinuz-"+kver), filepath.Join(root, "boot", "initrd.img-"+kver), 1)
-	con1 := docExpectBoot(t, m)
+	con1 := docExpectBoot(t, m, true)
 	phase("boot 1: install, full-upgrade, update-initramfs")
 	docMarks(t, con1, map[string]string{
 		"kernel":                  kver,
@@ -325,17 +347,22 @@ func TestDebianDoc(t *testing.T) {
 		}
 	}
 
-	// Boot 2: the kernel and initramfs as boot 1 left them on the disk.
-	boot := t.TempDir()
-	for _, f := range []string{"vmlinuz-" + kver, "initrd.img-" + kver} {
-		runLogged(t, "debugfs", "-R", "dump /boot/"+f+" "+filepath.Join(boot, f), image)
-		if st, err := os.Stat(filepath.Join(boot, f)); err != nil || st.Size() == 0 {
-			t.Fatalf("boot 1 left no /boot/%s: %v", f, err)
+	// From boot 2 on, each boot takes the kernel and initramfs from the
+	// disk as the boot before left them, as the boot loader would.
+	fromDisk := func(phase int, args ...string) *vm.Machine {
+		t.Helper()
+		boot := t.TempDir()
+		for _, f := range []string{"vmlinuz-" + kver, "initrd.img-" + kver} {
+			runLogged(t, "debugfs", "-R", "dump /boot/"+f+" "+filepath.Join(boot, f), image)
+			if st, err := os.Stat(filepath.Join(boot, f)); err != nil || st.Size() == 0 {
+				t.Fatalf("the disk holds no /boot/%s before boot %d: %v", f, phase, err)
+			}
 		}
+		return docBoot(t, image, filepath.Join(boot, "vmlinuz-"+kver), filepath.Join(boot, "initrd.img-"+kver), phase, args...)
 	}
-	m = docBoot(t, image, filepath.Join(boot, "vmlinuz-"+kver), filepath.Join(boot, "initrd.img-"+kver), 2)
-	con2 := docExpectBoot(t, m)
-	phase("boot 2")
+	m = fromDisk(2)
+	con2 := docExpectBoot(t, m, true)
+	phase("boot 2: the broken update")
 	docMarks(t, con2, map[string]string{
 		"kernel":         kver,
 		"kernel-version": kv2,
@@ -344,11 +371,66 @@ func TestDebianDoc(t *testing.T) {
 		"hello":          "0",
 		"unsigned-new":   "126",
 		"hooks-status":   "0",
+		"broken-disable": "0",
+		"broken-update":  "0",
+	})
+	if t.Failed() {
+		return
+	}
+
+	// Boot 3: stuck. systemd cannot map its library, the kernel panics.
+	m = fromDisk(3)
+	expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
+	if err := m.Wait(bootWait); err != nil {
+		t.Fatalf("boot 3 (stuck) did not end by itself: %v", err)
+	}
+	con3 := m.Console()
+	phase("boot 3: stuck")
+	if strings.Contains(con3, "ROOTINIT") {
+		t.Fatal("boot 3: the root's init ran: the broken update did not break the boot")
+	}
+	// libsystemd-shared ships libsystemd-core and libsystemd-shared;
+	// systemd maps core first (seen: "libsystemd-core-252.so: failed to map
+	// segment from shared object").
+	for _, want := range []string{"/sbin/init: error while loading shared libraries: libsystemd-", "Attempted to kill init"} {
+		if !strings.Contains(con3, want) {
+			t.Errorf("boot 3: %q not on the console: the stuck boot does not say why", want)
+		}
+	}
+
+	// Boot 4: the break-glass, and the page's repair.
+	m = fromDisk(4, "imaboot.break_glass=yes")
+	con4 := docExpectBoot(t, m, false)
+	phase("boot 4: break-glass, repaired")
+	docMarks(t, con4, map[string]string{
+		"unsigned-true":       "0", // nothing enforced, as the page says
+		"machine-break-glass": "0",
+	})
+	for _, re := range []string{
+		`imaboot: warning: BREAK-GLASS BOOT \(imaboot.break_glass\): nothing is enforced in this boot`,
+		`^marker: 10 [0-9a-f]+ ima-sig sha256:[0-9a-f]+ /run/imaboot/probe/imaboot-break-glass`,
+		`^machine-break-glass: summary: \d+ packages, [1-9]\d* labeled, \d+ verified, 0 mismatches`,
+	} {
+		if !matches(re, con4) {
+			t.Errorf("boot 4: no line matching %q", re)
+		}
+	}
+
+	// Boot 5: enforcing again.
+	m = fromDisk(5)
+	con5 := docExpectBoot(t, m, true)
+	phase("boot 5: enforcing again")
+	docMarks(t, con5, map[string]string{
+		"unsigned-true": "126",
+		"signed-true":   "0",
+		"hello":         "0",
+		"unsigned-new":  "126",
+		"hooks-status":  "0",
 	})
 }
 
 // docBoot boots the disk image in place (boot 2 sees boot 1's changes).
-func docBoot(t *testing.T, image, kernel, initrd string, phase int) *vm.Machine {
+func docBoot(t *testing.T, image, kernel, initrd string, phase int, args ...string) *vm.Machine {
 	t.Helper()
 	return vm.StartT(t, fmt.Sprintf("boot %d", phase), vm.Options{
 		Kernel: kernel,
@@ -357,23 +439,33 @@ func docBoot(t *testing.T, image, kernel, initrd string, phase int) *vm.Machine 
 		Memory: 1024,
 		// no_timer_check: on a loaded host TCG's timer can miss the kernel's
 		// IO-APIC check, which then panics at 0 s (seen by the other distro tests).
-		Append: fmt.Sprintf("root=LABEL=%s ro systemd.unit=%s rd.shell=0 quiet no_timer_check imaboot-doc.phase=%d", rootLabel, checkTarget, phase),
+		Append: strings.Join(append([]string{fmt.Sprintf("root=LABEL=%s ro systemd.unit=%s rd.shell=0 quiet no_timer_check imaboot-doc.phase=%d", rootLabel, checkTarget, phase)}, args...), " "),
 	})
 }
 
-// docExpectBoot waits for the check script's end on an enforcing boot
-// whose every step succeeded, and returns the console.
-func docExpectBoot(t *testing.T, m *vm.Machine) string {
+// docExpectBoot waits for the check script's end and returns the console.
+// An enforcing boot's every step succeeded and the kernel refused the
+// agent's unsigned canary; a break-glass boot (enforcing false) says that
+// it enforces nothing.
+func docExpectBoot(t *testing.T, m *vm.Machine, enforcing bool) string {
 	t.Helper()
-	expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
+	if enforcing {
+		expect(t, m, `imaboot: ima-policy: IMA policy loaded, \d+ rules`)
+	} else {
+		expect(t, m, `imaboot: ima-policy: break-glass: appraise rules left out; IMA policy loaded, \d+ rules`)
+	}
 	expect(t, m, `ROOTINIT: pid=\d+ init=systemd\n`)
 	st := status(t, m)
 	// The updates and the initramfs builds under TCG take minutes.
 	if _, err := m.Expect(regexp.MustCompile(`ROOTINIT-DONE`), 3*bootWait); err != nil {
 		t.Fatal(err)
 	}
-	if st.Outcome != "done" || st.Mode != "enforce" || stepResult(st, "ima-policy") != "ok" {
-		t.Errorf("status: outcome %q mode %q ima-policy %q, want done enforce ok", st.Outcome, st.Mode, stepResult(st, "ima-policy"))
+	switch {
+	case enforcing && (st.Outcome != "done" || st.Mode != initagent.Enforce || st.BreakGlass || st.Enforcement != initagent.EnforcementProven || stepResult(st, "ima-policy") != initagent.ResultOK):
+		t.Errorf("status: outcome %q mode %q break-glass %v enforcement %q ima-policy %q, want done enforce false proven ok",
+			st.Outcome, st.Mode, st.BreakGlass, st.Enforcement, stepResult(st, "ima-policy"))
+	case !enforcing && (st.Outcome != "done" || !st.BreakGlass || st.Enforcement != initagent.EnforcementOff):
+		t.Errorf("break-glass status: outcome %q break-glass %v enforcement %q, want done true off", st.Outcome, st.BreakGlass, st.Enforcement)
 	}
 	m.Wait(bootWait)
 	return m.Console()
