@@ -207,10 +207,7 @@ func TestDebianDoc(t *testing.T) {
 	kver := kernelRelease(t, root)
 	kpkg := "linux-image-" + kver
 	kv := strings.TrimSpace(inChroot(t, root, "dpkg-query", "-W", "-f", "${Version}", kpkg))
-	var specs []string
-	for _, l := range strings.Split(strings.TrimSpace(inChroot(t, root, "dpkg-query", "-W", "-f", "${Package}=${Version}\n")), "\n") {
-		specs = append(specs, l)
-	}
+	specs := strings.Split(strings.TrimSpace(inChroot(t, root, "dpkg-query", "-W", "-f", "${Package}=${Version}\n")), "\n")
 	initial := append(downloadDebs(t, specs...), downloadDebs(t, "hello="+helloV1, "sgml-base")...)
 	initial = append(initial, imabootDeb(t, "1.0"))
 	kv2 := kv + "+imaboot1"
